@@ -1,0 +1,181 @@
+"""main.py driven as a user would: subprocesses, exit codes, files on disk."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import librosa
+import numpy as np
+import pytest
+import soundfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE = os.path.join(ROOT, "samples", "speech_female_ljspeech.wav")
+MAIN = os.path.join(ROOT, "main.py")
+
+
+def _run(*args, timeout=300):
+  return subprocess.run([sys.executable, MAIN, *args], cwd=ROOT, capture_output=True,
+                        text=True, timeout=timeout)
+
+
+def _no_traceback(process):
+  assert "Traceback" not in process.stderr, process.stderr
+
+
+@pytest.fixture(scope="module")
+def librosa_mel(tmp_path_factory):
+  y, sr = librosa.load(SAMPLE, sr=22050)
+  y = y[:sr * 2]
+  mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=1024, hop_length=256, n_mels=80,
+                                       fmax=8000, power=2)
+  path = tmp_path_factory.mktemp("mel") / "M.npy"
+  np.save(path, mel)
+  return path, mel, len(y)
+
+
+def test_round_trip_with_report_and_plot(tmp_path):
+  out, report, plot = tmp_path / "out.wav", tmp_path / "r.json", tmp_path / "p.png"
+  process = _run(f"--input={SAMPLE}", f"--output={out}", f"--report={report}", f"--plot={plot}",
+                 "--lbfgs_iters=30")
+  assert process.returncode == 0, process.stderr
+  samples, sr = soundfile.read(out)
+  assert sr == 22050 and len(samples) == soundfile.info(SAMPLE).frames
+  data = json.loads(report.read_text())
+  assert data["config"]["n_mels"] == 128 and data["lbfgs_iterations"] == 30
+  assert data["quality"]["spectral_convergence_db"] < -25
+  assert data["quality"]["log_spectral_distance_db"] > 0
+  assert [h["stage"] for h in data["loss_history"]][-1] == "lbfgs"
+  import matplotlib.image  # pylint: disable=import-outside-toplevel
+  image = matplotlib.image.imread(plot)
+  assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 300
+  assert "spectral_convergence_db" in process.stderr
+
+
+def test_invert_librosa_mel_npy_exact_command(tmp_path, librosa_mel):
+  path, mel, n = librosa_mel
+  out = tmp_path / "O.wav"
+  process = _run(f"--input={path}", f"--output={out}", "--convention=librosa",
+                 "--representation=mel", "--sample_rate=22050", "--n_fft=1024",
+                 "--hop_length=256", "--n_mels=80", "--fmax=8000", "--power=2", f"--length={n}")
+  assert process.returncode == 0, process.stderr
+  samples, sr = soundfile.read(out)
+  assert sr == 22050 and len(samples) == n
+  rebuilt = librosa.feature.melspectrogram(y=samples, sr=sr, n_fft=1024, hop_length=256,
+                                           n_mels=80, fmax=8000, power=2)
+  sc_db = 20 * np.log10(np.linalg.norm(rebuilt - mel) / np.linalg.norm(mel))
+  assert sc_db <= -30.0, sc_db
+
+
+def test_sigint_writes_best_so_far_and_exits_130(tmp_path, librosa_mel):
+  path, _, _ = librosa_mel
+  out = tmp_path / "o.wav"
+  process = subprocess.Popen(
+      [sys.executable, MAIN, f"--input={path}", f"--output={out}", "--representation=mel",
+       "--n_fft=1024", "--hop_length=256", "--n_mels=80", "--fmax=8000",
+       "--sample_rate=22050", "--lbfgs_iters=1000000"],
+      cwd=ROOT, stderr=subprocess.PIPE, text=True)
+  seen = []
+  for line in process.stderr:
+    seen.append(line)
+    if line.startswith("lbfgs"):
+      break
+  process.send_signal(signal.SIGINT)
+  rest = process.communicate(timeout=120)[1]
+  stderr = "".join(seen) + rest
+  assert process.returncode == 130, stderr
+  assert "interrupted" in stderr and "Traceback" not in stderr
+  samples, _ = soundfile.read(out)
+  assert len(samples) > 0 and np.all(np.isfinite(samples)) and np.abs(samples).max() > 0
+  assert not [name for name in os.listdir(tmp_path) if name.startswith(".tfspecinv-")]
+
+
+def test_existing_output_is_left_untouched(tmp_path, librosa_mel):
+  path, _, _ = librosa_mel
+  out = tmp_path / "exists.wav"
+  out.write_bytes(b"precious")
+  process = _run(f"--input={path}", f"--output={out}", "--n_mels=80", "--n_fft=1024")
+  assert process.returncode == 1
+  assert "already exists" in process.stderr and "--overwrite" in process.stderr
+  _no_traceback(process)
+  assert out.read_bytes() == b"precious"
+
+
+@pytest.mark.parametrize("flag, words", [
+    ("--convention=kaldi", "convention"),
+    ("--n_fft=abc", "n_fft"),
+    ("--method=adam", "method"),
+    ("--gl_iters=-3", "gl_iters"),
+])
+def test_bad_flag_value_exits_2(tmp_path, flag, words):
+  process = _run(f"--input={SAMPLE}", f"--output={tmp_path / 'o.wav'}", flag, timeout=60)
+  assert process.returncode == 2
+  assert words in process.stderr
+  assert len(process.stderr.strip().splitlines()) == 1, process.stderr
+  _no_traceback(process)
+  assert not (tmp_path / "o.wav").exists()
+
+
+def test_missing_input_flag_exits_2():
+  process = _run("--output=o.wav", timeout=60)
+  assert process.returncode == 2 and "--input" in process.stderr
+
+
+def test_bad_data_exits_1_without_output(tmp_path):
+  bad = tmp_path / "nan.npy"
+  array = np.ones((128, 20), np.float32)
+  array[3, 4] = np.nan
+  np.save(bad, array)
+  out = tmp_path / "o.wav"
+  process = _run(f"--input={bad}", f"--output={out}")
+  assert process.returncode == 1
+  assert "NaN" in process.stderr
+  assert len(process.stderr.strip().splitlines()) == 1, process.stderr
+  _no_traceback(process)
+  assert not out.exists() and os.listdir(tmp_path) == ["nan.npy"]
+
+
+def test_unknown_extension_exits_1(tmp_path):
+  path = tmp_path / "spec.txt"
+  path.write_text("1 2 3")
+  process = _run(f"--input={path}", f"--output={tmp_path / 'o.wav'}")
+  assert process.returncode == 1 and "unknown file type" in process.stderr
+  _no_traceback(process)
+
+
+def test_folder_continues_past_a_bad_file(tmp_path, librosa_mel):
+  path, mel, _ = librosa_mel
+  folder, out = tmp_path / "mels", tmp_path / "wavs"
+  folder.mkdir()
+  np.save(folder / "a.npy", mel[:, :40])
+  np.save(folder / "b.npy", mel[:, 40:80])
+  (folder / "c.npy").write_bytes(b"not an array")
+  process = _run(f"--input={folder}", f"--output={out}", "--representation=mel",
+                 "--sample_rate=22050", "--n_fft=1024", "--hop_length=256", "--n_mels=80",
+                 "--fmax=8000", "--lbfgs_iters=10", "--batch_size=2")
+  assert process.returncode == 1
+  assert sorted(os.listdir(out)) == ["a.wav", "b.wav"]
+  assert "1 of 3 inputs failed" in process.stderr and "c.npy" in process.stderr
+  _no_traceback(process)
+
+
+def test_readme_commands_are_what_ci_runs():
+  readme = open(os.path.join(ROOT, "README.md")).read()
+  ci = open(os.path.join(ROOT, ".ci", "run")).read()
+  test_command = re.search(r"^python -m pytest.*$", ci, re.M).group(0)
+  install_command = re.search(r"^pip install.*$", ci, re.M).group(0)
+  assert test_command in readme
+  assert install_command in readme
+
+
+def test_readme_python_example_runs(tmp_path):
+  readme = open(os.path.join(ROOT, "README.md")).read()
+  code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+  process = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                           text=True, timeout=300)
+  assert process.returncode == 0, process.stderr
+  figure = float(re.findall(r"-?\d+\.\d+", process.stdout)[0])
+  assert figure < -30.0, process.stdout

@@ -1,0 +1,174 @@
+"""SpectrogramConfig validation and preset defaults."""
+
+import inspect
+
+import librosa
+import pytest
+import tensorflow as tf
+
+from tfspecinv import SpecInvError, SpectrogramConfig
+
+# One case per invalid argument: (constructor, kwargs, regex naming the parameter).
+INVALID = [
+    pytest.param(SpectrogramConfig, dict(n_fft=512, win_length=1024), r"win_length=1024",
+                 id="win_length>n_fft"),
+    pytest.param(SpectrogramConfig, dict(n_fft=1024, win_length=512, hop_length=600),
+                 r"hop_length=600", id="hop_length>win_length"),
+    pytest.param(SpectrogramConfig, dict(sample_rate=22050, fmax=12000.0), r"fmax=12000",
+                 id="fmax>nyquist"),
+    pytest.param(SpectrogramConfig, dict(fmin=8000.0, fmax=8000.0), r"fmin=8000",
+                 id="fmin==fmax"),
+    pytest.param(SpectrogramConfig, dict(fmin=9000.0, fmax=8000.0), r"fmin=9000",
+                 id="fmin>fmax"),
+    pytest.param(SpectrogramConfig, dict(n_fft=256, n_mels=128, representation="mel"),
+                 r"n_mels=128", id="n_mels_empty_filters"),
+    pytest.param(SpectrogramConfig, dict(power=3), r"power=3", id="power=3"),
+    pytest.param(SpectrogramConfig, dict(power=1.5), r"power=1\.5", id="power=1.5"),
+    pytest.param(SpectrogramConfig, dict(window="kaiser"), r"window='kaiser'",
+                 id="unknown_window"),
+    pytest.param(SpectrogramConfig, dict(pad_mode="wrap"), r"pad_mode='wrap'",
+                 id="unknown_pad_mode"),
+    pytest.param(SpectrogramConfig, dict(scale="log10"), r"scale='log10'", id="unknown_scale"),
+    pytest.param(SpectrogramConfig, dict(mel_scale="mel"), r"mel_scale='mel'",
+                 id="unknown_mel_scale"),
+    pytest.param(SpectrogramConfig, dict(layout="time_major"), r"layout='time_major'",
+                 id="unknown_layout"),
+    pytest.param(SpectrogramConfig, dict(n_mels=20, n_mfcc=40, representation="mfcc"),
+                 r"n_mfcc=40", id="n_mfcc>n_mels"),
+    pytest.param(SpectrogramConfig, dict(amin=-1e-10), r"amin=-1e-10", id="negative_amin"),
+    pytest.param(SpectrogramConfig, dict(amin=0.0), r"amin=0\.0", id="zero_amin"),
+    pytest.param(SpectrogramConfig.tf_signal, dict(mel_scale="slaney"),
+                 r"mel_variant='tf_signal'.*mel_scale='slaney'", id="tf_signal_with_slaney_scale"),
+    pytest.param(SpectrogramConfig.tf_signal, dict(mel_norm="slaney"),
+                 r"mel_variant='tf_signal'.*mel_norm='slaney'", id="tf_signal_with_slaney_norm"),
+]
+
+
+@pytest.mark.parametrize("make, kwargs, pattern", INVALID)
+def test_invalid_argument_raises_specinv_error(make, kwargs, pattern):
+  with pytest.raises(SpecInvError, match=pattern) as info:
+    make(**kwargs)
+  assert isinstance(info.value, ValueError)
+
+
+def test_specinv_error_is_caught_as_value_error():
+  with pytest.raises(ValueError, match="win_length"):
+    SpectrogramConfig(n_fft=256, win_length=300)
+
+
+def test_too_many_mels_only_checked_when_mels_are_used():
+  # The same parameters are fine for a linear-frequency STFT ...
+  SpectrogramConfig(n_fft=256, n_mels=128, representation="stft")
+  # ... and fine for a mel representation once n_fft is large enough.
+  SpectrogramConfig(n_fft=2048, n_mels=128, representation="mel")
+
+
+def test_boundary_values_are_accepted():
+  cfg = SpectrogramConfig(sample_rate=16000, n_fft=512, win_length=512, hop_length=512,
+                          fmax=8000.0, power=1, n_mels=40, n_mfcc=40,
+                          representation="mfcc")
+  assert cfg.hop_length == cfg.win_length == cfg.n_fft == 512
+  assert cfg.fmax == 8000.0 and cfg.power == 1.0 and cfg.n_mfcc == cfg.n_mels
+
+
+def _defaults(fn):
+  return {name: p.default for name, p in inspect.signature(fn).parameters.items()
+          if p.default is not inspect.Parameter.empty}
+
+
+def test_librosa_preset_matches_librosa_signature_defaults():
+  cfg = SpectrogramConfig.librosa(n_fft=1024, representation="mfcc")
+  stft_d = _defaults(librosa.stft)
+  mel_d = _defaults(librosa.filters.mel)
+  db_d = _defaults(librosa.power_to_db)
+  mfcc_d = _defaults(librosa.feature.mfcc)
+  assert cfg.center == stft_d["center"]
+  assert cfg.pad_mode == stft_d["pad_mode"]
+  assert cfg.window == stft_d["window"]
+  assert cfg.win_length == cfg.n_fft            # librosa: win_length=None -> n_fft
+  assert cfg.hop_length == cfg.win_length // 4  # librosa: hop_length=None -> win_length // 4
+  assert cfg.power == _defaults(librosa.feature.melspectrogram)["power"]
+  assert cfg.n_mels == mel_d["n_mels"]
+  assert cfg.fmin == mel_d["fmin"]
+  assert cfg.fmax == cfg.sample_rate / 2.0       # librosa: fmax=None -> sr / 2
+  assert (cfg.mel_scale == "htk") == mel_d["htk"]
+  assert cfg.mel_norm == mel_d["norm"]
+  assert cfg.amin == db_d["amin"]
+  assert cfg.ref == db_d["ref"]
+  assert cfg.top_db == db_d["top_db"]
+  assert cfg.n_mfcc == mfcc_d["n_mfcc"]
+  assert cfg.dct_type == mfcc_d["dct_type"]
+  assert cfg.dct_norm == mfcc_d["norm"]
+  assert cfg.lifter == mfcc_d["lifter"]
+  assert cfg.layout == "bins_frames" and cfg.window_align == "center"
+
+
+def test_librosa_preset_magnitude_amin_matches_amplitude_to_db():
+  cfg = SpectrogramConfig.librosa(power=1, scale="db")
+  assert cfg.amin == _defaults(librosa.amplitude_to_db)["amin"]
+
+
+def test_torchaudio_preset_defaults():
+  # torchaudio.transforms.Spectrogram/MelSpectrogram/AmplitudeToDB/MFCC documented defaults.
+  cfg = SpectrogramConfig.torchaudio()
+  assert (cfg.sample_rate, cfg.n_fft, cfg.win_length, cfg.hop_length) == (16000, 400, 400, 200)
+  assert cfg.center is True and cfg.pad_mode == "reflect" and cfg.window == "hann"
+  assert cfg.power == 2.0 and cfg.n_mels == 128 and cfg.fmin == 0.0 and cfg.fmax == 8000.0
+  assert (cfg.mel_scale, cfg.mel_norm, cfg.mel_variant) == ("htk", "none", "torchaudio")
+  assert cfg.top_db is None and cfg.amin == 1e-10 and cfg.ref == 1.0
+  assert cfg.n_mfcc == 40 and cfg.dct_type == 2 and cfg.dct_norm == "ortho"
+  assert cfg.layout == "bins_frames"
+
+
+@pytest.mark.parametrize("kwargs, hop", [
+    pytest.param(dict(win_length=300), 150, id="win300"),
+    pytest.param(dict(n_fft=1024), 512, id="n_fft1024"),
+    pytest.param(dict(n_fft=1024, win_length=801), 400, id="win801_odd"),
+    pytest.param(dict(n_fft=1024, hop_length=100), 100, id="explicit_hop"),
+])
+def test_torchaudio_preset_hop_is_half_window(kwargs, hop):
+  assert SpectrogramConfig.torchaudio(**kwargs).hop_length == hop
+
+
+def test_torchaudio_preset_fmax_default_is_sample_rate_floor_div_2():
+  # torchaudio's MelScale/MelSpectrogram: f_max=None -> float(sample_rate // 2).
+  # PACKAGE BUG: SpectrogramConfig.torchaudio leaves fmax=None, which resolves to
+  # sample_rate / 2 (11025.5 here) instead of torchaudio's 11025.0.
+  cfg = SpectrogramConfig.torchaudio(sample_rate=22051)
+  assert cfg.fmax == float(22051 // 2)
+
+
+def test_tf_signal_preset_defaults():
+  cfg = SpectrogramConfig.tf_signal()
+  stft_d = _defaults(tf.signal.stft)
+  assert cfg.center is False and stft_d["pad_end"] is False  # tf.signal.stft does not pad
+  assert cfg.window_align == "left" and cfg.layout == "frames_bins"
+  assert (cfg.sample_rate, cfg.n_fft, cfg.win_length, cfg.hop_length) == (16000, 1024, 1024, 256)
+  assert cfg.power == 1.0
+  assert (cfg.n_mels, cfg.fmin, cfg.fmax) == (80, 80.0, 7600.0)
+  assert (cfg.mel_scale, cfg.mel_norm, cfg.mel_variant) == ("htk", "none", "tf_signal")
+  assert cfg.log_offset == 1e-6 and cfg.top_db is None
+  assert cfg.n_mfcc == 13 and cfg.dct_type == 2 and cfg.dct_norm == "tf_signal"
+
+
+def test_presets_accept_overrides_and_are_hashable():
+  a = SpectrogramConfig.librosa(n_fft=1024, n_mels=80)
+  b = SpectrogramConfig.librosa(n_fft=1024, n_mels=80)
+  assert a == b and hash(a) == hash(b)
+  assert a.n_bins == 513 and a.hop_length == 256
+  assert SpectrogramConfig.tf_signal(n_fft=512, hop_length=128).n_fft == 512
+
+
+def test_replace_rederives_defaults():
+  # PACKAGE BUG: derived defaults (win_length, hop_length, fmax, amin) are written into
+  # the frozen fields by __post_init__, so `replace` keeps stale values: here
+  # win_length=1024 survives and the copy is rejected as win_length > n_fft.
+  cfg = SpectrogramConfig.librosa(n_fft=1024)
+  assert cfg.replace(n_fft=512) == SpectrogramConfig.librosa(n_fft=512)
+
+
+def test_replace_validates_again():
+  cfg = SpectrogramConfig.librosa(n_fft=1024, hop_length=256, win_length=1024)
+  with pytest.raises(SpecInvError, match="power"):
+    cfg.replace(power=0.5)
+  assert cfg.replace(hop_length=128).hop_length == 128

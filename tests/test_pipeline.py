@@ -1,0 +1,225 @@
+"""The reconstruction engine: recovery, custom forward models, batching, budgets, tracing, errors."""
+
+import os
+
+import librosa
+import numpy as np
+import pytest
+import soundfile
+import tensorflow as tf
+
+import tfspecinv
+from tfspecinv import pipeline
+from tfspecinv.errors import SpecInvError
+
+SAMPLE = os.path.join(os.path.dirname(__file__), "..", "samples", "speech_female_ljspeech.wav")
+SR = 22050
+
+
+def _clip(offset=0.0, seconds=1.0):
+  data, sr = soundfile.read(SAMPLE, dtype="float64")
+  assert sr == SR
+  start = int(offset * sr)
+  return data[start:start + int(seconds * sr)]
+
+
+STFT_CONFIG = tfspecinv.SpectrogramConfig.librosa(sample_rate=SR, n_fft=512, hop_length=128,
+                                                   power=1.0)
+MEL_CONFIG = tfspecinv.SpectrogramConfig.librosa(sample_rate=SR, n_fft=512, hop_length=128,
+                                                  n_mels=64, fmax=8000.0,
+                                                  representation="mel")
+
+
+def _magnitude(y):
+  return np.abs(librosa.stft(y, n_fft=512, hop_length=128))
+
+
+def _mel(y):
+  return librosa.feature.melspectrogram(y=y, sr=SR, n_fft=512, hop_length=128, n_mels=64,
+                                        fmax=8000.0)
+
+
+def _sc_db(estimate, target):
+  return 20 * np.log10(np.linalg.norm(estimate - target) / np.linalg.norm(target))
+
+
+@pytest.mark.parametrize("kind", ["stft", "mel"])
+def test_recovers_signal_from_its_own_consistent_spectrogram(kind):
+  y = _clip()
+  if kind == "stft":
+    # Linear magnitudes: Griffin-Lim iterations are cheap and carry most of the way.
+    target, config, remake, gl_iters = _magnitude(y), STFT_CONFIG, _magnitude, 500
+  else:
+    target, config, remake, gl_iters = _mel(y), MEL_CONFIG, _mel, 32
+  waveform, result = tfspecinv.reconstruct(target, config, gl_iters=gl_iters, lbfgs_iters=200,
+                                           length=len(y))
+  assert waveform.shape == y.shape
+  assert waveform.dtype == np.float32
+  independent = _sc_db(remake(waveform.astype(np.float64)), target)
+  assert independent <= -40.0, independent
+  # The engine's own figure agrees with librosa's measurement.
+  assert abs(float(result.spectral_convergence_db) - independent) < 1.0
+  assert result.gl_iterations == gl_iters and result.lbfgs_iterations == 200
+  assert result.stop_reason == "iterations"
+
+
+def test_lbfgs_improves_on_griffin_lim():
+  y = _clip(1.0)
+  target = _mel(y)
+  _, gl_only = tfspecinv.reconstruct(target, MEL_CONFIG, method="griffin_lim")
+  _, refined = tfspecinv.reconstruct(target, MEL_CONFIG, lbfgs_iters=100)
+  assert refined.spectral_convergence_db < gl_only.spectral_convergence_db - 8.0
+
+
+def test_custom_forward_function():
+  """A user transform (|tf.signal.stft| with its own framing and a tilt) drives L-BFGS."""
+  y = _clip(2.0)
+  tilt = tf.linspace(1.0, 3.0, 257)
+
+  def forward(x):
+    spec = tf.signal.stft(x, frame_length=400, frame_step=100, fft_length=512)
+    return tf.abs(spec) * tilt
+
+  target = forward(tf.constant(y[None], tf.float32))
+  seed = _magnitude(y)  # Griffin-Lim starts from the library's own magnitude.
+  waveform, result = tfspecinv.reconstruct(seed, STFT_CONFIG, forward_fn=forward, target=target,
+                                           lbfgs_iters=100, length=len(y))
+  error = lambda w: float(tf.norm(forward(tf.constant(w[None], tf.float32)) - target) /
+                          tf.norm(target))
+  gl_only, _ = tfspecinv.reconstruct(seed, STFT_CONFIG, method="griffin_lim", length=len(y))
+  losses = [loss for stage, _, loss in result.loss_history if stage == "lbfgs"]
+  assert losses[-1] < 0.5 * losses[0]
+  assert error(waveform) < 0.5 * error(gl_only)
+
+
+def test_batch_of_three_equals_three_single_calls():
+  batch = np.stack([_magnitude(_clip(offset)) for offset in (0.0, 1.0, 2.0)])
+  waveforms, result = tfspecinv.reconstruct(batch, STFT_CONFIG, lbfgs_iters=20)
+  assert waveforms.shape[0] == 3 and result.spectral_convergence_db.shape == (3,)
+  for index in range(3):
+    single, single_result = tfspecinv.reconstruct(batch[index], STFT_CONFIG, lbfgs_iters=20)
+    scale = np.abs(single).max()
+    np.testing.assert_allclose(waveforms[index], single, atol=1e-2 * scale)
+    assert abs(result.spectral_convergence_db[index] -
+               single_result.spectral_convergence_db) < 0.1
+
+
+def test_leading_batch_shape_is_kept():
+  mags = np.stack([_magnitude(_clip(offset, 0.5)) for offset in (0.0, 1.0, 2.0, 3.0)])
+  waveforms, result = tfspecinv.reconstruct(mags.reshape((2, 2) + mags.shape[1:]), STFT_CONFIG,
+                                            method="griffin_lim", gl_iters=4)
+  assert waveforms.shape[:2] == (2, 2)
+  assert result.spectral_convergence_db.shape == (2, 2)
+
+
+def test_time_budget_is_honoured():
+  target = _magnitude(_clip())
+  tfspecinv.reconstruct(target, STFT_CONFIG, lbfgs_iters=2)  # Compile outside the budget.
+  budget = 1.5
+  _, result = tfspecinv.reconstruct(target, STFT_CONFIG, gl_iters=10, lbfgs_iters=100000,
+                                    time_budget=budget)
+  assert result.stop_reason == "time_budget"
+  assert result.lbfgs_iterations > 0
+  # Chunks stop before they would overrun; allow one chunk of slack on a busy machine.
+  assert result.seconds < budget + 1.0
+
+
+def test_no_retracing_for_same_and_new_shapes():
+  engine = pipeline.engine_for(STFT_CONFIG, tf.float32)
+  tfspecinv.reconstruct(_magnitude(_clip()), STFT_CONFIG, lbfgs_iters=3)
+  _, runner = engine.waveform_runner("linear", 0.5)
+  counts = (engine.griffin_lim.trace_count, runner.trace_count)
+  tfspecinv.reconstruct(_magnitude(_clip(1.0)), STFT_CONFIG, lbfgs_iters=3)
+  tfspecinv.reconstruct(np.stack([_magnitude(_clip(1.0, 0.7))] * 2), STFT_CONFIG, lbfgs_iters=3)
+  assert (engine.griffin_lim.trace_count, runner.trace_count) == counts
+
+
+def test_progress_callback_reports_each_stage():
+  seen = []
+  tfspecinv.reconstruct(_magnitude(_clip()), STFT_CONFIG, gl_iters=32, lbfgs_iters=20,
+                        progress=seen.append)
+  stages = {p.stage for p in seen}
+  assert stages == {"griffin_lim", "lbfgs"}
+  assert seen[-1].iteration == seen[-1].total == 20
+  assert all(p.elapsed >= 0 for p in seen)
+  assert all(np.isfinite(p.loss) for p in seen)
+
+
+def test_interrupt_returns_best_so_far():
+  target = _mel(_clip())
+
+  def interrupt(progress):
+    if progress.stage == "lbfgs" and progress.iteration >= 20:
+      raise KeyboardInterrupt
+
+  waveform, result = tfspecinv.reconstruct(target, MEL_CONFIG, lbfgs_iters=1000,
+                                           progress=interrupt)
+  assert result.stop_reason == "interrupted"
+  assert 20 <= result.lbfgs_iterations < 1000
+  assert np.all(np.isfinite(waveform))
+  _, gl_only = tfspecinv.reconstruct(target, MEL_CONFIG, method="griffin_lim")
+  assert result.spectral_convergence_db < gl_only.spectral_convergence_db
+
+
+@pytest.mark.parametrize("scale", ["db", "log", "log1p"])
+def test_log_scaled_mel_inputs(scale):
+  y = _clip()
+  config = MEL_CONFIG.replace(scale=scale, top_db=None)
+  scaled = tfspecinv.scale_amplitude(tf.constant(_mel(y)), config).numpy()
+  waveform, result = tfspecinv.reconstruct(scaled, config, lbfgs_iters=100, length=len(y))
+  assert _sc_db(_mel(waveform.astype(np.float64)), _mel(y)) < -30.0
+
+
+def test_mfcc_input_is_inverted_through_the_forward_model():
+  y = _clip()
+  config = MEL_CONFIG.replace(representation="mfcc", scale="db", n_mfcc=40)
+  mfcc = librosa.feature.mfcc(S=librosa.power_to_db(_mel(y)), n_mfcc=40)
+  waveform, result = tfspecinv.reconstruct(mfcc, config, lbfgs_iters=100, length=len(y))
+  assert result.domain == "native"
+  rebuilt = librosa.feature.mfcc(S=librosa.power_to_db(_mel(waveform.astype(np.float64))),
+                                 n_mfcc=40)
+  assert _sc_db(rebuilt, mfcc) < -20.0
+
+
+def test_silence_gives_silence():
+  waveform, result = tfspecinv.reconstruct(np.zeros((257, 40)), STFT_CONFIG, lbfgs_iters=5)
+  assert np.all(waveform == 0.0)
+
+
+def test_huge_values_give_a_finite_waveform():
+  target = _magnitude(_clip()) * 1e30
+  waveform, result = tfspecinv.reconstruct(target, STFT_CONFIG, lbfgs_iters=5)
+  assert np.all(np.isfinite(waveform))
+  assert result.spectral_convergence_db < -15.0
+
+
+def test_float64_on_request():
+  target = _magnitude(_clip(0.0, 0.5))
+  waveform, _ = tfspecinv.reconstruct(target, STFT_CONFIG, lbfgs_iters=5, dtype=tf.float64)
+  assert waveform.dtype == np.float64
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.full((257, 10), np.nan), "NaN"),
+    (-np.ones((257, 10)), "negative"),
+    (np.ones((300, 10)), "n_fft=598"),
+    (np.ones((10, 257)), "layout"),
+    (np.ones(257), "at least 2 dimensions"),
+    (np.ones((257, 0)), "empty"),
+    (np.ones((257, 10), np.complex64), "complex"),
+])
+def test_bad_input_is_a_clear_error(bad, message):
+  with pytest.raises(SpecInvError, match=message):
+    tfspecinv.reconstruct(bad, STFT_CONFIG)
+
+
+def test_length_must_match_frames():
+  with pytest.raises(SpecInvError, match="length=100"):
+    tfspecinv.reconstruct(np.ones((257, 40)), STFT_CONFIG, length=100)
+
+
+@pytest.mark.parametrize("argument", [dict(method="magic"), dict(domain="cubic"),
+                                      dict(gl_iters=-1), dict(time_budget=0.0)])
+def test_bad_arguments(argument):
+  with pytest.raises(SpecInvError):
+    tfspecinv.reconstruct(np.ones((257, 40)), STFT_CONFIG, **argument)

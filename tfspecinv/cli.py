@@ -1,0 +1,460 @@
+r"""tfspecinv command line: spectrograms (or a wav, as a demo) back to audio.
+
+Round trip a wav (compute the representation, drop the phase, reconstruct):
+
+  python main.py --input=samples/speech_female_ljspeech.wav --output=out.wav
+
+Invert a librosa mel spectrogram saved with np.save (shape [80, frames]):
+
+  python main.py --input=M.npy --output=O.wav --convention=librosa \
+    --representation=mel --sample_rate=22050 --n_fft=1024 --hop_length=256 \
+    --n_mels=80 --fmax=8000 --power=2
+
+Invert every .npy/.npz/.wav in a folder into another folder:
+
+  python main.py --input=mels/ --output=wavs/ --representation=mel --n_mels=80
+
+`--convention` picks the library whose defaults made the input (librosa,
+torchaudio, tf_signal); every config flag overrides one field. Exit status:
+0 success, 1 bad data or failed files, 2 usage error, 130 interrupted (the
+best result so far is written).
+"""
+
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+
+from absl import app
+from absl import flags
+
+# TensorFlow's C++ start-up chatter (CPU features, missing CUDA) is noise on a
+# command line; --verbosity=1 brings errors back through Python.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+__all__ = ["main", "console_entry_point"]
+
+FLAGS = flags.FLAGS
+
+# Input and output.
+flags.DEFINE_string("input", None, "Input: a .wav/.flac/.ogg (round trip), a .npy/.npz "
+                    "spectrogram, or a folder of them.")
+flags.DEFINE_string("output", None, "Output .wav (or a folder when --input is a folder).")
+flags.DEFINE_enum("layout", None, ["bins_frames", "frames_bins"],
+                  "How arrays are stored: [bins, frames] (librosa, torchaudio) or "
+                  "[frames, bins] (tf.signal). Default: the convention's.")
+flags.DEFINE_string("key", None, "Array name inside a .npz with several arrays.")
+flags.DEFINE_boolean("overwrite", False, "Replace existing output files.")
+flags.DEFINE_string("report", None, "Write a JSON report (config, iterations, time, loss "
+                    "history, quality) to this path.")
+flags.DEFINE_string("plot", None, "Write a PNG with target and reconstructed spectrograms and "
+                    "the loss curve (needs matplotlib: pip install -e '.[plot]').")
+flags.DEFINE_enum("normalize", "auto", ["auto", "peak", "none"],
+                  "Output level: 'peak' scales to a 0.99 peak; 'auto' only scales down what "
+                  "would clip (with a warning); 'none' writes as is (warns if it clips).")
+flags.DEFINE_enum("subtype", "PCM_16", ["PCM_16", "PCM_24", "FLOAT"], "Output sample format.")
+flags.DEFINE_boolean("quiet", False, "No progress output.")
+
+# Representation (every field of SpectrogramConfig; unset means the convention's default).
+flags.DEFINE_enum("convention", "librosa", ["librosa", "torchaudio", "tf_signal"],
+                  "Library whose defaults made the input.")
+flags.DEFINE_enum("representation", "mel", ["stft", "mel", "mfcc"],
+                  "What the input holds (or what the round trip computes).")
+flags.DEFINE_float("power", None, "1 for magnitude, 2 for power.")
+flags.DEFINE_enum("scale", None, ["linear", "db", "log", "log1p"], "Amplitude scale.")
+flags.DEFINE_float("amin", None, "Floor before logs (power units for power 2).")
+flags.DEFINE_string("ref", None, "dB reference: a positive number or 'max'.")
+flags.DEFINE_string("top_db", None, "dB clipping range below the peak, or 'none'.")
+flags.DEFINE_integer("sample_rate", None, "Sample rate in Hz (round trip: the file's).")
+flags.DEFINE_integer("n_fft", None, "FFT size in samples.")
+flags.DEFINE_integer("hop_length", None, "Hop between frames in samples.")
+flags.DEFINE_integer("win_length", None, "Window length in samples (<= n_fft).")
+flags.DEFINE_enum("window", None, ["hann", "hamming", "blackman", "ones"], "Window.")
+flags.DEFINE_boolean("center", None, "Centre frames (pad n_fft // 2 on each side).")
+flags.DEFINE_enum("pad_mode", None, ["constant", "reflect", "symmetric", "edge"],
+                  "Padding used when centring.")
+flags.DEFINE_integer("n_mels", None, "Number of mel bands.")
+flags.DEFINE_float("fmin", None, "Lowest mel frequency in Hz.")
+flags.DEFINE_float("fmax", None, "Highest mel frequency in Hz.")
+flags.DEFINE_enum("mel_scale", None, ["slaney", "htk"], "Mel scale.")
+flags.DEFINE_enum("mel_norm", None, ["slaney", "none"], "Mel filter normalisation.")
+flags.DEFINE_integer("n_mfcc", None, "Number of MFCCs.")
+flags.DEFINE_float("lifter", None, "MFCC liftering coefficient (librosa), 0 for none.")
+flags.DEFINE_integer("length", None, "Output length in samples (default from the frames).")
+
+# Engine.
+flags.DEFINE_enum("method", "lbfgs", ["lbfgs", "joint", "griffin_lim"],
+                  "Griffin-Lim then L-BFGS on the waveform (lbfgs), on the STFT (joint), or "
+                  "Griffin-Lim only.")
+flags.DEFINE_integer("gl_iters", 32, "Griffin-Lim iterations.", lower_bound=0)
+flags.DEFINE_integer("lbfgs_iters", 100, "L-BFGS iterations.", lower_bound=0)
+flags.DEFINE_float("time_budget", None, "Seconds allowed per reconstruction.", lower_bound=0.0)
+flags.DEFINE_integer("seed", 0, "Seed of the random initial phase.")
+flags.DEFINE_boolean("jit", False, "Compile the L-BFGS loop with XLA.")
+flags.DEFINE_integer("batch_size", 1, "Equal-shaped inputs of a folder reconstructed together.",
+                     lower_bound=1)
+
+_CONFIG_FLAGS = ("power", "scale", "amin", "sample_rate", "n_fft", "hop_length", "win_length",
+                 "window", "center", "pad_mode", "n_mels", "fmin", "fmax", "mel_scale",
+                 "mel_norm", "n_mfcc", "lifter", "layout", "representation")
+
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+  """A flag value that cannot work; exit status 2."""
+
+
+# ------------------------------------------------------------------ config
+def _parse_ref(text):
+  if text is None:
+    return None
+  if text == "max":
+    return "max"
+  try:
+    return float(text)
+  except ValueError:
+    raise UsageError(f"--ref={text!r}: use a positive number or 'max'.") from None
+
+
+def _parse_top_db(text):
+  if text is None:
+    return None
+  if text.lower() == "none":
+    return "none"
+  try:
+    return float(text)
+  except ValueError:
+    raise UsageError(f"--top_db={text!r}: use a number of dB or 'none'.") from None
+
+
+def build_config(file_sample_rate=None):
+  """The `SpectrogramConfig` the flags describe (preset + explicit overrides)."""
+  from tfspecinv.config import SpectrogramConfig
+  overrides = {name: FLAGS[name].value for name in _CONFIG_FLAGS
+               if FLAGS[name].value is not None and
+               (FLAGS[name].present or name == "representation")}
+  ref, top_db = _parse_ref(FLAGS.ref), _parse_top_db(FLAGS.top_db)
+  if ref is not None:
+    overrides["ref"] = ref
+  if top_db is not None:
+    overrides["top_db"] = None if top_db == "none" else top_db
+  if file_sample_rate is not None:
+    if "sample_rate" in overrides and overrides["sample_rate"] != file_sample_rate:
+      raise _data_error(
+          f"--sample_rate={overrides['sample_rate']} but the audio is {file_sample_rate} Hz; "
+          "resampling is not built in: drop --sample_rate or resample the file first.")
+    overrides["sample_rate"] = file_sample_rate
+  if overrides.get("representation") == "mfcc" and "scale" not in overrides:
+    overrides["scale"] = "log" if FLAGS.convention == "tf_signal" else "db"
+  preset = getattr(SpectrogramConfig, FLAGS.convention)
+  return preset(**overrides)
+
+
+def _data_error(message):
+  from tfspecinv.errors import SpecInvError
+  return SpecInvError(message)
+
+
+# ---------------------------------------------------------------- progress
+class ProgressPrinter:
+  """One updating line on a terminal, a plain line every few seconds otherwise."""
+
+  def __init__(self, stream=None, quiet=False, interval=2.0):
+    self.stream = stream or sys.stderr
+    self.quiet = quiet
+    self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+    self.interval = interval
+    self._last = -math.inf
+    self._width = 0
+
+  def __call__(self, progress):
+    if self.quiet:
+      return
+    left = "?" if progress.remaining is None else f"{progress.remaining:.1f}s"
+    text = (f"{progress.stage} {progress.iteration}/{progress.total}  loss {progress.loss:.4g}"
+            f"  elapsed {progress.elapsed:.1f}s  left ~{left}")
+    if self.tty:
+      self.stream.write("\r" + text.ljust(self._width))
+      self._width = len(text)
+      self.stream.flush()
+    elif progress.elapsed - self._last >= self.interval or progress.iteration == progress.total:
+      self._last = progress.elapsed
+      self.stream.write(text + "\n")
+      self.stream.flush()
+
+  def done(self):
+    if self.tty and not self.quiet and self._width:
+      self.stream.write("\n")
+      self.stream.flush()
+    self._width = 0
+
+
+def _say(text):
+  if not FLAGS.quiet:
+    print(text, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ levels
+def _levels(waveform):
+  """Apply --normalize; returns the samples to write."""
+  import numpy as np
+  peak = float(np.max(np.abs(waveform))) if waveform.size else 0.0
+  clips = FLAGS.subtype != "FLOAT" and peak > 1.0
+  if FLAGS.normalize == "peak" and peak > 0:
+    return waveform * (0.99 / peak)
+  if clips and FLAGS.normalize == "auto":
+    print(f"warning: peak {peak:.3g} would clip in {FLAGS.subtype}; scaled to 0.99 "
+          "(--normalize=none to keep the level, --subtype=FLOAT to store it).", file=sys.stderr)
+    return waveform * (0.99 / peak)
+  if clips:
+    print(f"warning: peak {peak:.3g} > 1 clips in {FLAGS.subtype} "
+          "(use --normalize=auto/peak or --subtype=FLOAT).", file=sys.stderr)
+  return waveform
+
+
+# ------------------------------------------------------------------- items
+@dataclasses.dataclass
+class _Item:
+  source: str
+  output: str
+  spectrogram: object = None
+  config: object = None
+  reference_audio: object = None
+  length: object = None
+
+
+def _load_item(path, output):
+  """Read one input: a representation (array) or audio to round-trip."""
+  import numpy as np
+  import tensorflow as tf
+  from tfspecinv import io as io_lib
+  from tfspecinv import transforms
+  item = _Item(path, output)
+  if io_lib.input_kind(path) == "audio":
+    samples, sample_rate = io_lib.read_audio(path)
+    item.config = build_config(file_sample_rate=sample_rate)
+    item.reference_audio = samples
+    item.spectrogram = transforms.forward(tf.constant(samples), item.config).numpy()
+    if FLAGS.length is None:
+      item.length = len(samples)
+  else:
+    item.config = build_config()
+    item.spectrogram = np.asarray(io_lib.read_array(path, FLAGS.key))
+  return item
+
+
+def _plan_outputs(input_path, output_path):
+  """(input file, output file) pairs; a folder maps to a folder."""
+  from tfspecinv import io as io_lib
+  if os.path.isdir(input_path):
+    if os.path.exists(output_path) and not os.path.isdir(output_path):
+      raise UsageError(f"--output={output_path} must be a folder when --input is a folder.")
+    os.makedirs(output_path, exist_ok=True)
+    names = sorted(n for n in os.listdir(input_path)
+                   if os.path.splitext(n)[1].lower() in io_lib.AUDIO_EXTENSIONS +
+                   io_lib.ARRAY_EXTENSIONS)
+    if not names:
+      raise _data_error(f"{input_path} holds no .wav/.flac/.ogg/.npy/.npz files.")
+    return [(os.path.join(input_path, n),
+             os.path.join(output_path, os.path.splitext(n)[0] + ".wav")) for n in names], True
+  if not os.path.exists(input_path):
+    raise _data_error(f"{input_path}: no such file or folder.")
+  io_lib.input_kind(input_path)
+  return [(input_path, output_path)], False
+
+
+# --------------------------------------------------------------- the work
+def _reconstruct(items, printer):
+  import numpy as np
+  import tfspecinv
+  batch = np.stack([item.spectrogram for item in items])
+  length = FLAGS.length if FLAGS.length is not None else items[0].length
+  waveforms, result = tfspecinv.reconstruct(
+      batch, items[0].config, method=FLAGS.method, gl_iters=FLAGS.gl_iters,
+      lbfgs_iters=FLAGS.lbfgs_iters, time_budget=FLAGS.time_budget, seed=FLAGS.seed,
+      length=length, progress=printer, jit_compile=FLAGS.jit)
+  printer.done()
+  return waveforms, result
+
+
+def _quality(item, waveform, result, index):
+  """Spectral convergence (from the engine) and log-spectral distance of the representation."""
+  import numpy as np
+  import tensorflow as tf
+  from tfspecinv import losses, scaling, transforms
+  config = item.config
+  linear = config if config.representation != "mfcc" else config.replace(representation="mel")
+  target = item.spectrogram
+  if config.representation == "mfcc":
+    target = transforms.forward(tf.constant(item.reference_audio), linear).numpy() \
+        if item.reference_audio is not None else None
+  estimate = transforms.forward(tf.constant(waveform, tf.float32), linear).numpy()
+  quality = {"spectral_convergence_db": float(np.ravel(result.spectral_convergence_db)[index])}
+  if target is not None:
+    lin = lambda v: scaling.unscale_amplitude(tf.constant(v, tf.float32), linear)
+    lsd = losses.log_spectral_distance(lin(estimate), lin(target), power=config.power)
+    quality["log_spectral_distance_db"] = float(lsd.numpy())
+  return quality
+
+
+def _write_outputs(item, waveform, result, quality):
+  from tfspecinv import io as io_lib
+  samples = _levels(waveform)
+  io_lib.write_audio(item.output, samples, item.config.sample_rate, FLAGS.subtype,
+                     FLAGS.overwrite)
+  if FLAGS.report:
+    report = {
+        "input": item.source, "output": item.output,
+        "config": dataclasses.asdict(item.config), "method": result.method,
+        "domain": result.domain, "stop_reason": result.stop_reason,
+        "gl_iterations": result.gl_iterations, "lbfgs_iterations": result.lbfgs_iterations,
+        "lbfgs_evaluations": result.lbfgs_evaluations, "seconds": result.seconds,
+        "stage_seconds": result.stage_seconds,
+        "loss_history": [{"stage": s, "iteration": i, "loss": l}
+                         for s, i, l in result.loss_history],
+        "quality": quality, "samples": int(len(waveform)),
+    }
+    with io_lib.atomic_path(FLAGS.report, FLAGS.overwrite) as temporary:
+      with open(temporary, "w") as handle:
+        json.dump(report, handle, indent=2)
+  if FLAGS.plot:
+    from tfspecinv import plotting
+    with io_lib.atomic_path(FLAGS.plot, FLAGS.overwrite) as temporary:
+      plotting.save_comparison(temporary, item.spectrogram, waveform, item.config, result)
+
+
+def _check_plot_available():
+  if FLAGS.plot:
+    try:
+      import matplotlib  # pylint: disable=unused-import,import-outside-toplevel
+    except ImportError:
+      raise UsageError("--plot needs matplotlib: pip install -e '.[plot]'.") from None
+
+
+def _check_outputs_free(pairs):
+  from tfspecinv import io as io_lib
+  for path in [FLAGS.report, FLAGS.plot]:
+    if path:
+      io_lib.check_output_path(path, FLAGS.overwrite)
+  if len(pairs) == 1:
+    io_lib.check_output_path(pairs[0][1], FLAGS.overwrite)
+
+
+def _group(items):
+  """Consecutive equal-shaped items of the same config, at most --batch_size each."""
+  groups = []
+  for item in items:
+    last = groups[-1] if groups else None
+    if (last and len(last) < FLAGS.batch_size and last[0].config == item.config and
+        last[0].spectrogram.shape == item.spectrogram.shape):
+      last.append(item)
+    else:
+      groups.append([item])
+  return groups
+
+
+def run():
+  """The whole job; returns the exit status."""
+  from tfspecinv.errors import SpecInvError
+  if not FLAGS.input or not FLAGS.output:
+    raise UsageError("--input and --output are required (e.g. --input=speech.wav "
+                     "--output=out.wav).")
+  _check_plot_available()
+  pairs, folder = _plan_outputs(FLAGS.input, FLAGS.output)
+  if folder and (FLAGS.report or FLAGS.plot):
+    raise UsageError("--report and --plot take a single input file, not a folder.")
+  _check_outputs_free(pairs)
+  printer = ProgressPrinter(quiet=FLAGS.quiet)
+  failures, items = [], []
+  for source, output in pairs:
+    try:
+      if folder:
+        from tfspecinv import io as io_lib
+        io_lib.check_output_path(output, FLAGS.overwrite)
+      items.append(_load_item(source, output))
+    except SpecInvError as error:
+      if not folder:
+        raise
+      failures.append((source, str(error)))
+  for group in _group(items):
+    try:
+      status = _run_group(group, printer)
+    except SpecInvError as error:
+      if not folder:
+        raise
+      failures.extend((item.source, str(error)) for item in group)
+      continue
+    if status == EXIT_INTERRUPTED:
+      return EXIT_INTERRUPTED
+  if failures:
+    print(f"{len(failures)} of {len(pairs)} inputs failed:", file=sys.stderr)
+    for source, message in failures:
+      print(f"  {source}: {message}", file=sys.stderr)
+    return EXIT_DATA
+  return EXIT_OK
+
+
+def _run_group(group, printer):
+  started = time.perf_counter()
+  waveforms, result = _reconstruct(group, printer)
+  for index, item in enumerate(group):
+    waveform = waveforms[index]
+    quality = _quality(item, waveform, result, index)
+    _write_outputs(item, waveform, result, quality)
+    figures = "  ".join(f"{k} {v:.2f}" for k, v in quality.items())
+    _say(f"{item.output}: {len(waveform)} samples at {item.config.sample_rate} Hz, "
+         f"{figures}, {result.method} ({result.gl_iterations} GL + {result.lbfgs_iterations} "
+         f"L-BFGS iterations, {time.perf_counter() - started:.1f}s, stop: {result.stop_reason})")
+  if result.stop_reason == "interrupted":
+    print("interrupted: wrote the best result so far.", file=sys.stderr)
+    return EXIT_INTERRUPTED
+  return EXIT_OK
+
+
+def main(argv):
+  """absl entry point: runs the job and exits with its status."""
+  if len(argv) > 1:
+    _usage_exit(f"unexpected arguments {' '.join(argv[1:])!r}; every option is a --flag.")
+  try:
+    status = run()
+  except UsageError as error:
+    _usage_exit(str(error))
+  except KeyboardInterrupt:
+    print("interrupted before anything could be written.", file=sys.stderr)
+    sys.exit(EXIT_INTERRUPTED)
+  except Exception as error:  # pylint: disable=broad-except
+    _data_exit(error)
+  sys.exit(status)
+
+
+def _data_exit(error):
+  from tfspecinv.errors import SpecInvError
+  if FLAGS.verbosity >= 1:
+    raise error
+  if isinstance(error, (SpecInvError, OSError)):
+    print(f"error: {error}", file=sys.stderr)
+  else:
+    print(f"error: {type(error).__name__}: {error} (run with --verbosity=1 for details)",
+          file=sys.stderr)
+  sys.exit(EXIT_DATA)
+
+
+def _usage_exit(message):
+  print(f"usage error: {message}", file=sys.stderr)
+  sys.exit(EXIT_USAGE)
+
+
+def parse_flags(argv):
+  """Parse flags; a bad flag or value is one line on stderr and exit status 2."""
+  try:
+    return FLAGS(argv)
+  except flags.Error as error:
+    _usage_exit(f"{error}. See --helpshort.")
+
+
+def console_entry_point():
+  """`python main.py` and the installed `tfspecinv` command."""
+  app.run(main, flags_parser=parse_flags)

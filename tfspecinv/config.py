@@ -1,0 +1,316 @@
+"""`SpectrogramConfig`: every STFT, mel, scaling and MFCC parameter in one frozen object.
+
+A config says exactly how a representation was made from a waveform, so that
+tfspecinv can rebuild the same forward model and invert it. Three presets carry
+the defaults of the libraries users bring spectrograms from:
+
+>>> cfg = SpectrogramConfig.librosa(sample_rate=22050, n_fft=1024, hop_length=256,
+...                                 n_mels=80, fmax=8000.0, representation="mel")
+>>> cfg.n_bins, cfg.hop_length, cfg.mel_scale
+(513, 256, 'slaney')
+
+The config is validated once, at construction; messages name the parameter,
+its value, the rule and the fix.
+"""
+
+import dataclasses
+import math
+from typing import Optional, Union
+
+import numpy as np
+
+from tfspecinv.errors import SpecInvError
+
+__all__ = ["SpectrogramConfig", "WINDOWS", "PAD_MODES"]
+
+WINDOWS = ("hann", "hamming", "blackman", "ones")
+PAD_MODES = ("constant", "reflect", "symmetric", "edge")
+REPRESENTATIONS = ("stft", "mel", "mfcc")
+MEL_SCALES = ("slaney", "htk")
+MEL_NORMS = ("slaney", "none")
+MEL_VARIANTS = ("librosa", "torchaudio", "tf_signal")
+SCALES = ("linear", "db", "log", "log1p")
+DCT_NORMS = ("ortho", "none", "tf_signal")
+LAYOUTS = ("bins_frames", "frames_bins")
+WINDOW_ALIGNS = ("center", "left")
+
+
+def _choice(name, value, allowed):
+  if value not in allowed:
+    raise SpecInvError(
+        f"{name}={value!r} is not supported; use one of {', '.join(map(repr, allowed))}.")
+
+
+def _positive_int(name, value):
+  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+    raise SpecInvError(f"{name}={value!r} must be a positive integer.")
+
+
+@dataclasses.dataclass(frozen=True)
+class SpectrogramConfig:
+  """How a spectrogram was computed from audio.
+
+  Attributes:
+    sample_rate: Sampling rate of the audio in Hz.
+    n_fft: FFT size; the spectrogram has `n_fft // 2 + 1` frequency bins.
+    hop_length: Samples between successive frames. Default `win_length // 4`.
+    win_length: Window length in samples, `<= n_fft`. Default `n_fft`.
+    window: Periodic window: 'hann', 'hamming', 'blackman' or 'ones'.
+    window_align: Where a window shorter than `n_fft` sits in the FFT frame:
+      'center' (librosa, torch) or 'left' (tf.signal zero-pads at the end).
+    center: Pad `n_fft // 2` samples on each side so frame t is centred at
+      `t * hop_length` (librosa, torchaudio). tf.signal does not centre.
+    pad_mode: Padding used when `center`: 'constant' (zeros, librosa >= 0.9),
+      'reflect' (torchaudio), 'symmetric' or 'edge'.
+    power: 1 for magnitude, 2 for power spectrograms.
+    representation: 'stft' (linear frequency), 'mel' or 'mfcc'.
+    n_mels: Number of mel bands.
+    fmin: Lowest mel band edge in Hz.
+    fmax: Highest mel band edge in Hz. Default `sample_rate / 2`.
+    mel_scale: 'slaney' (librosa default) or 'htk'.
+    mel_norm: 'slaney' (area normalisation, librosa default) or 'none'.
+    mel_variant: How triangles are laid out: 'librosa' (linear in Hz on the
+      FFT grid), 'torchaudio' (same, grid up to `sample_rate // 2`) or
+      'tf_signal' (linear in mel, DC row zeroed, as
+      `tf.signal.linear_to_mel_weight_matrix`).
+    scale: Amplitude scale of the stored values: 'linear', 'db'
+      (`power_to_db` / `amplitude_to_db`), 'log' (natural log of
+      `max(S + log_offset, amin)`) or 'log1p' (`log(1 + S)`).
+    amin: Floor before taking logs. Default 1e-10 for power, 1e-5 for magnitude.
+    ref: dB reference value, or 'max' for the per-example maximum.
+    top_db: dB values below `max - top_db` are clipped (per example); None
+      disables the clipping.
+    log_offset: Added before the natural log ('log' scale), e.g. 1e-6 in the
+      tf.signal MFCC example.
+    n_mfcc: Number of MFCC coefficients kept.
+    dct_type: 2 (librosa, torchaudio, tf.signal) or 3.
+    dct_norm: 'ortho' (librosa, torchaudio), 'none' (unnormalised) or
+      'tf_signal' (unnormalised divided by `sqrt(2 * n_mels)`).
+    lifter: Cepstral liftering coefficient (librosa), 0 for none.
+    layout: 'bins_frames' (`[..., bins, frames]`, librosa, torchaudio) or
+      'frames_bins' (`[..., frames, bins]`, tf.signal).
+  """
+
+  sample_rate: int = 22050
+  n_fft: int = 2048
+  hop_length: Optional[int] = None
+  win_length: Optional[int] = None
+  window: str = "hann"
+  window_align: str = "center"
+  center: bool = True
+  pad_mode: str = "constant"
+  power: float = 2.0
+  representation: str = "stft"
+  n_mels: int = 128
+  fmin: float = 0.0
+  fmax: Optional[float] = None
+  mel_scale: str = "slaney"
+  mel_norm: str = "slaney"
+  mel_variant: str = "librosa"
+  scale: str = "linear"
+  amin: Optional[float] = None
+  ref: Union[float, str] = 1.0
+  top_db: Optional[float] = 80.0
+  log_offset: float = 0.0
+  n_mfcc: int = 20
+  dct_type: int = 2
+  dct_norm: str = "ortho"
+  lifter: float = 0.0
+  layout: str = "bins_frames"
+
+  # ---------------------------------------------------------------- presets
+  @classmethod
+  def librosa(cls, **overrides) -> "SpectrogramConfig":
+    """librosa >= 0.9 defaults: centred, zero padding, Slaney mel, power 2.
+
+    `stft` / `melspectrogram` / `power_to_db` / `mfcc` with their defaults;
+    any field may be overridden by keyword.
+    """
+    return cls(**overrides)
+
+  @classmethod
+  def torchaudio(cls, **overrides) -> "SpectrogramConfig":
+    """torchaudio.transforms defaults: reflect padding, HTK mel without norm.
+
+    `Spectrogram` / `MelSpectrogram` / `AmplitudeToDB` / `MFCC`: 16 kHz,
+    n_fft 400, hop `win_length // 2`, 128 mels, 40 MFCCs, top_db None.
+    """
+    fields = dict(sample_rate=16000, n_fft=400, pad_mode="reflect", mel_scale="htk",
+                  mel_norm="none", mel_variant="torchaudio", top_db=None, n_mfcc=40)
+    fields.update(overrides)
+    if fields.get("fmax") is None:  # torchaudio: f_max = float(sample_rate // 2).
+      fields["fmax"] = float(fields.get("sample_rate", 16000) // 2)
+    if fields.get("hop_length") is None:
+      fields["hop_length"] = max(1, (fields.get("win_length") or fields["n_fft"]) // 2)
+    return cls(**fields)
+
+  @classmethod
+  def tf_signal(cls, **overrides) -> "SpectrogramConfig":
+    """tf.signal as in its MFCC guide: no centring, magnitude, HTK mel in mel space.
+
+    `tf.signal.stft(frame_length=1024, frame_step=256)`, `tf.abs`,
+    `linear_to_mel_weight_matrix(80, ..., 16000, 80.0, 7600.0)`,
+    `log(mel + 1e-6)`, `mfccs_from_log_mel_spectrograms`; layout
+    `[..., frames, bins]`.
+    """
+    fields = dict(sample_rate=16000, n_fft=1024, hop_length=256, center=False,
+                  window_align="left", power=1.0, n_mels=80, fmin=80.0, fmax=7600.0,
+                  mel_scale="htk", mel_norm="none", mel_variant="tf_signal",
+                  log_offset=1e-6, amin=float(np.finfo(np.float32).tiny), top_db=None,
+                  n_mfcc=13, dct_norm="tf_signal",
+                  layout="frames_bins")
+    fields.update(overrides)
+    return cls(**fields)
+
+  def replace(self, **changes) -> "SpectrogramConfig":
+    """A copy with some fields changed, validated again.
+
+    Fields that were derived from others (e.g. `win_length` from `n_fft`,
+    `amin` from `power`) are derived again unless given.
+    """
+    fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+              if f.name not in self._derived}
+    fields.update(changes)
+    return type(self)(**fields)
+
+  # ------------------------------------------------------------- validation
+  def __post_init__(self):
+    set_ = lambda name, value: object.__setattr__(self, name, value)
+    set_("_derived", frozenset(f.name for f in dataclasses.fields(self)
+                                if getattr(self, f.name) is None and
+                                f.name in ("hop_length", "win_length", "fmax", "amin")))
+    _positive_int("sample_rate", self.sample_rate)
+    _positive_int("n_fft", self.n_fft)
+    if self.n_fft < 2:
+      raise SpecInvError(f"n_fft={self.n_fft} must be at least 2.")
+    if self.win_length is None:
+      set_("win_length", self.n_fft)
+    _positive_int("win_length", self.win_length)
+    if self.win_length > self.n_fft:
+      raise SpecInvError(
+          f"win_length={self.win_length} is larger than n_fft={self.n_fft}; "
+          f"use win_length <= n_fft or raise n_fft to at least {self.win_length}.")
+    if self.hop_length is None:
+      set_("hop_length", max(1, self.win_length // 4))
+    _positive_int("hop_length", self.hop_length)
+    if self.hop_length > self.win_length:
+      raise SpecInvError(
+          f"hop_length={self.hop_length} is larger than win_length={self.win_length}: "
+          "frames would skip samples and the signal cannot be recovered; "
+          f"use hop_length <= {self.win_length} (typically win_length // 4).")
+    _choice("window", self.window, WINDOWS)
+    _choice("window_align", self.window_align, WINDOW_ALIGNS)
+    _choice("pad_mode", self.pad_mode, PAD_MODES)
+    set_("center", bool(self.center))
+    if self.power not in (1, 2):
+      raise SpecInvError(
+          f"power={self.power!r} is not supported; use 1 (magnitude) or 2 (power).")
+    set_("power", float(self.power))
+    _choice("representation", self.representation, REPRESENTATIONS)
+    self._validate_mel()
+    self._validate_scale()
+    self._validate_mfcc()
+    _choice("layout", self.layout, LAYOUTS)
+
+  def _validate_mel(self):
+    set_ = lambda name, value: object.__setattr__(self, name, value)
+    _positive_int("n_mels", self.n_mels)
+    nyquist = self.sample_rate / 2.0
+    if self.fmax is None:
+      set_("fmax", nyquist)
+    set_("fmin", float(self.fmin))
+    set_("fmax", float(self.fmax))
+    if not math.isfinite(self.fmin) or self.fmin < 0:
+      raise SpecInvError(f"fmin={self.fmin} must be a finite frequency >= 0 Hz.")
+    if self.fmax > nyquist + 1e-9:
+      raise SpecInvError(
+          f"fmax={self.fmax:g} Hz is above the Nyquist frequency sample_rate/2 = "
+          f"{nyquist:g} Hz; lower fmax or check sample_rate={self.sample_rate} "
+          "(it must be the rate the spectrogram was made at).")
+    if self.fmin >= self.fmax:
+      raise SpecInvError(f"fmin={self.fmin:g} Hz must be below fmax={self.fmax:g} Hz.")
+    _choice("mel_scale", self.mel_scale, MEL_SCALES)
+    _choice("mel_norm", self.mel_norm, MEL_NORMS)
+    _choice("mel_variant", self.mel_variant, MEL_VARIANTS)
+    if self.mel_variant == "tf_signal" and (self.mel_scale, self.mel_norm) != ("htk", "none"):
+      raise SpecInvError(
+          f"mel_variant='tf_signal' builds HTK triangles without norm, but mel_scale="
+          f"{self.mel_scale!r}, mel_norm={self.mel_norm!r}; set mel_scale='htk', "
+          "mel_norm='none' or choose mel_variant='librosa'.")
+    if self.representation in ("mel", "mfcc"):
+      from tfspecinv import mel  # Local import: mel imports this module.
+      empty = mel.empty_filters(self)
+      if empty:
+        raise SpecInvError(
+            f"n_mels={self.n_mels} is too many for n_fft={self.n_fft} between fmin="
+            f"{self.fmin:g} and fmax={self.fmax:g} Hz: mel filters {empty[:5]} "
+            f"{'...' if len(empty) > 5 else ''}contain no FFT bin and would be empty; "
+            "use fewer n_mels or a larger n_fft.")
+
+  def _validate_scale(self):
+    set_ = lambda name, value: object.__setattr__(self, name, value)
+    _choice("scale", self.scale, SCALES)
+    if self.amin is None:
+      set_("amin", 1e-10 if self.power == 2 else 1e-5)
+    if not (self.amin > 0 and math.isfinite(self.amin)):
+      raise SpecInvError(f"amin={self.amin!r} must be a positive number (e.g. 1e-10).")
+    if isinstance(self.ref, str):
+      _choice("ref", self.ref, ("max",))
+    elif not (self.ref > 0 and math.isfinite(self.ref)):
+      raise SpecInvError(f"ref={self.ref!r} must be a positive number or 'max'.")
+    else:
+      set_("ref", float(self.ref))
+    if self.top_db is not None:
+      if not self.top_db >= 0:
+        raise SpecInvError(f"top_db={self.top_db!r} must be >= 0, or None for no clipping.")
+      set_("top_db", float(self.top_db))
+    if not (self.log_offset >= 0 and math.isfinite(self.log_offset)):
+      raise SpecInvError(f"log_offset={self.log_offset!r} must be a finite number >= 0.")
+
+  def _validate_mfcc(self):
+    _positive_int("n_mfcc", self.n_mfcc)
+    if self.representation == "mfcc" and self.n_mfcc > self.n_mels:
+      raise SpecInvError(
+          f"n_mfcc={self.n_mfcc} exceeds n_mels={self.n_mels}; use n_mfcc <= n_mels.")
+    if self.dct_type not in (2, 3):
+      raise SpecInvError(f"dct_type={self.dct_type!r} is not supported; use 2 or 3.")
+    _choice("dct_norm", self.dct_norm, DCT_NORMS)
+    if not (self.lifter >= 0 and math.isfinite(self.lifter)):
+      raise SpecInvError(f"lifter={self.lifter!r} must be >= 0 (0 disables liftering).")
+
+  # --------------------------------------------------------- derived values
+  @property
+  def n_bins(self) -> int:
+    """Number of one-sided FFT bins, `n_fft // 2 + 1`."""
+    return self.n_fft // 2 + 1
+
+  @property
+  def n_features(self) -> int:
+    """Size of the feature axis of the representation (bins, mels or MFCCs)."""
+    return {"stft": self.n_bins, "mel": self.n_mels, "mfcc": self.n_mfcc}[self.representation]
+
+  @property
+  def pad(self) -> int:
+    """Samples padded on each side of the signal before framing."""
+    return self.n_fft // 2 if self.center else 0
+
+  @property
+  def window_offset(self) -> int:
+    """Position of the window's first sample inside the `n_fft` FFT frame."""
+    if self.window_align == "center":
+      return (self.n_fft - self.win_length) // 2
+    return 0
+
+  def num_frames(self, num_samples: int) -> int:
+    """Frames the STFT produces for a signal of `num_samples` samples."""
+    span = num_samples + 2 * self.pad - self.frame_span
+    return 0 if span < 0 else 1 + span // self.hop_length
+
+  def num_samples(self, num_frames: int) -> int:
+    """Default signal length for `num_frames` frames (librosa's istft rule)."""
+    return self.frame_span - 2 * self.pad + self.hop_length * (num_frames - 1)
+
+  @property
+  def frame_span(self) -> int:
+    """Padded samples one frame spans: `n_fft` (librosa, torch) or `win_length` (tf.signal)."""
+    return self.n_fft if self.window_align == "center" else self.win_length

@@ -1,0 +1,196 @@
+"""L-BFGS refinement with TensorFlow Probability, compiled once and run in chunks.
+
+Two problems share one runner:
+
+* `WaveformProblem`: variables are the waveform `[batch, samples]`; the loss
+  compares `forward(x)` with the target in a chosen domain. `forward` is any
+  differentiable function `[batch, samples] -> [batch, frames, features]`, so
+  users can plug in their own transform.
+* `JointStftProblem` (the design's joint variant): variables are the complex
+  STFT `Y`; the loss is the STFT-consistency error
+  `||stft(istft(Y)) - Y||^2` plus a weighted error of `|Y|` (through the mel
+  filterbank when there is one) against the target.
+
+`LbfgsRunner.start` evaluates the objective once and builds TFP's
+`LBfgsOptimizerResults`; `LbfgsRunner.run` continues it for more iterations
+via `previous_optimizer_results`. Both are `tf.function`s with
+`input_signature`s, so chunked runs (progress, time budgets, Ctrl-C) and new
+input shapes never retrace.
+"""
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+from tensorflow_probability.python.optimizer import lbfgs as tfp_lbfgs
+
+from tfspecinv import losses
+from tfspecinv import transforms
+from tfspecinv.errors import SpecInvError
+
+__all__ = ["WaveformProblem", "JointStftProblem", "LbfgsRunner"]
+
+_NUM_CORRECTION_PAIRS = 10
+
+
+class WaveformProblem:
+  """Loss on the waveform: `d(g(forward(x)), g(target))` per example.
+
+  Args:
+    config: A `SpectrogramConfig`.
+    domain: One of `losses.DOMAINS`. 'native' compares the config's own
+      representation (dB/log/MFCC) with a mean squared error; the other
+      domains compare linear-domain values (`|X|^power`, through the mel
+      filterbank for mel/MFCC configs) with a relative squared error.
+    compression: Magnitude exponent for the 'compressed' domain.
+    forward_fn: Optional custom differentiable forward model
+      `[batch, samples] -> [batch, frames, features]`; the loss then compares
+      its output directly (relative squared error).
+  """
+
+  def __init__(self, config, domain="compressed", compression=0.5, forward_fn=None):
+    if domain not in losses.DOMAINS:
+      raise SpecInvError(f"domain={domain!r} is not supported; use one of {losses.DOMAINS}.")
+    self.config = config
+    self.domain = domain
+    self.compression = compression
+    self.forward_fn = forward_fn
+
+  def linear_forward(self, x):
+    """Linear-domain values `[batch, frames, features]` for a waveform `[batch, samples]`."""
+    config = self.config
+    values = transforms._magnitude_power(transforms._stft_flat(x, config), config)
+    if config.representation != "stft":
+      values = transforms._mel_frames_bins(values, config)
+    return values
+
+  def prepare_target(self, target):
+    """The target in the loss domain; `target` is linear-domain (or native) values."""
+    if self.forward_fn is not None or self.domain == "native":
+      return target
+    reference = tf.reduce_max(target, axis=[-2, -1], keepdims=True)
+    return losses.to_domain(target, self.config, self.domain, self.compression, reference)
+
+  def loss(self, x, target, reference):
+    """Per-example loss `[batch]` for waveforms `x` and a prepared target."""
+    if self.forward_fn is not None:
+      return losses.relative_squared_error(self.forward_fn(x), target)
+    if self.domain == "native":
+      estimate = transforms.forward_frames_bins(x, self.config)
+      return tf.reduce_mean(tf.square(estimate - target), axis=[-2, -1])
+    estimate = losses.to_domain(self.linear_forward(x), self.config, self.domain,
+                                self.compression, reference)
+    if self.domain == "log":
+      return tf.reduce_mean(tf.square(estimate - target), axis=[-2, -1])
+    return losses.relative_squared_error(estimate, target)
+
+
+class JointStftProblem:
+  """Loss on a complex STFT `Y` (stored as `[batch, 2 * frames * n_bins]` reals).
+
+  `loss(Y) = ||P(Y) - Y||^2 / ||T||^2 + weight * ||g(A(|Y|)) - g(T)||^2 / ||g(T)||^2`,
+  with `P` the consistency projection `stft(istft(.))`, `A` the mel filterbank
+  (identity for linear spectrograms) applied to `|Y|^power`, `T` the linear
+  target and `g` the compressed domain.
+  """
+
+  def __init__(self, config, weight=1.0, compression=0.5):
+    self.config = config
+    self.weight = weight
+    self.compression = compression
+    self.domain = "compressed"
+
+  def unpack(self, position, num_frames):
+    parts = tf.reshape(position, [tf.shape(position)[0], 2, num_frames, self.config.n_bins])
+    return tf.complex(parts[:, 0], parts[:, 1])
+
+  @staticmethod
+  def pack(spec):
+    stacked = tf.stack([tf.math.real(spec), tf.math.imag(spec)], axis=1)
+    return tf.reshape(stacked, [tf.shape(spec)[0], -1])
+
+  def loss(self, position, target, reference, length):
+    config = self.config
+    num_frames = tf.shape(target)[1]
+    spec = self.unpack(position, num_frames)
+    weights = transforms.projection_weights(num_frames, length, config, target.dtype)
+    consistent = transforms.project_consistent(spec, config, length, weights)
+    energy = tf.reduce_sum(tf.square(tf.abs(spec)), axis=[-2, -1])
+    inconsistency = tf.reduce_sum(tf.square(tf.abs(consistent - spec)), axis=[-2, -1])
+    # Normalise by the energy of the consistent estimate's target magnitudes.
+    values = transforms._magnitude_power(spec, config)
+    if config.representation != "stft":
+      values = transforms._mel_frames_bins(values, config)
+    estimate = losses.to_domain(values, config, "compressed", self.compression, reference)
+    goal = losses.to_domain(target, config, "compressed", self.compression, reference)
+    fit = losses.relative_squared_error(estimate, goal)
+    return inconsistency / tf.maximum(energy, 1e-30) + self.weight * fit
+
+
+class LbfgsRunner:
+  """Compiled, resumable L-BFGS over a batch of independent problems.
+
+  Args:
+    loss_fn: `loss_fn(position [batch, n], *args) -> [batch]`, differentiable.
+    num_args: Number of extra tensor arguments after the position, with
+      their `tf.TensorSpec`s in `arg_specs`.
+    arg_specs: List of `tf.TensorSpec` for those arguments.
+    dtype: float32 or float64.
+    jit_compile: Compile the loop with XLA.
+  """
+
+  def __init__(self, loss_fn, arg_specs, dtype=tf.float32, jit_compile=False):
+    self.loss_fn = loss_fn
+    self.dtype = dtype
+    self.trace_count = 0
+    position_spec = tf.TensorSpec([None, None], dtype)
+    results_spec = _results_spec(dtype)
+    self._start = tf.function(self._start_body, input_signature=[position_spec] + arg_specs,
+                              jit_compile=jit_compile)
+    self._run = tf.function(
+        self._run_body,
+        input_signature=[results_spec, tf.TensorSpec([], tf.int32),
+                         tf.TensorSpec([], dtype)] + arg_specs,
+        jit_compile=jit_compile)
+
+  def _value_and_gradients(self, args):
+    def fn(position):
+      return tfp.math.value_and_gradient(lambda p: self.loss_fn(p, *args), position)
+    return fn
+
+  def _start_body(self, position, *args):
+    self.trace_count += 1
+    value, gradient = self._value_and_gradients(args)(position)
+    batch = tf.shape(position)[0]
+    empty = tf.zeros(tf.concat([[_NUM_CORRECTION_PAIRS], tf.shape(position)], 0), self.dtype)
+    return tfp_lbfgs.LBfgsOptimizerResults(
+        converged=tf.zeros([batch], tf.bool), failed=tf.zeros([batch], tf.bool),
+        num_iterations=tf.constant(0), num_objective_evaluations=tf.constant(1),
+        position=position, objective_value=value, objective_gradient=gradient,
+        position_deltas=empty, gradient_deltas=empty)
+
+  def _run_body(self, results, max_iterations, f_relative_tolerance, *args):
+    self.trace_count += 1
+    return tfp.optimizer.lbfgs_minimize(
+        self._value_and_gradients(args), initial_position=None, previous_optimizer_results=results,
+        max_iterations=max_iterations, tolerance=tf.constant(0.0, self.dtype),
+        f_relative_tolerance=f_relative_tolerance, x_tolerance=tf.constant(0.0, self.dtype),
+        num_correction_pairs=_NUM_CORRECTION_PAIRS, max_line_search_iterations=20)
+
+  def start(self, position, *args):
+    """Evaluate at `position` `[batch, n]`: the initial `LBfgsOptimizerResults`."""
+    return self._start(position, *args)
+
+  def run(self, results, until_iteration, f_relative_tolerance, *args):
+    """Continue `results` until `num_iterations == until_iteration` (or convergence)."""
+    return self._run(results, tf.constant(int(until_iteration)),
+                     tf.constant(f_relative_tolerance, self.dtype), *args)
+
+
+def _results_spec(dtype):
+  vector = tf.TensorSpec([None, None], dtype)
+  return tfp_lbfgs.LBfgsOptimizerResults(
+      converged=tf.TensorSpec([None], tf.bool), failed=tf.TensorSpec([None], tf.bool),
+      num_iterations=tf.TensorSpec([], tf.int32),
+      num_objective_evaluations=tf.TensorSpec([], tf.int32), position=vector,
+      objective_value=tf.TensorSpec([None], dtype), objective_gradient=vector,
+      position_deltas=tf.TensorSpec([None, None, None], dtype),
+      gradient_deltas=tf.TensorSpec([None, None, None], dtype))

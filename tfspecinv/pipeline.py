@@ -1,0 +1,466 @@
+"""`reconstruct`: any representation the config describes, back to a waveform.
+
+Pipeline (each stage compiled once per config and dtype, run in chunks so
+progress, time budgets and Ctrl-C work without per-iteration Python):
+
+1. Undo the amplitude scale (dB/log/log1p); MFCC -> log-mel by the
+   least-squares inverse of the (liftered) DCT.
+2. Mel -> linear magnitudes by non-negative least squares.
+3. Fast Griffin-Lim with momentum (warm start).
+4. L-BFGS (TensorFlow Probability) on the waveform against the given
+   representation ('lbfgs', the default), or on the complex STFT with an
+   STFT-consistency term ('joint').
+
+>>> cfg = SpectrogramConfig.librosa(sample_rate=22050, n_fft=1024, hop_length=256,
+...                                 n_mels=80, fmax=8000.0, representation="mel")
+>>> waveform, result = reconstruct(mel, cfg)          # mel: [80, frames] NumPy
+>>> result.stop_reason, result.spectral_convergence_db
+"""
+
+import collections
+import functools
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from tfspecinv import phase as gl_lib
+from tfspecinv import layout
+from tfspecinv import losses
+from tfspecinv import mel as mel_lib
+from tfspecinv import mfcc as mfcc_lib
+from tfspecinv import optimize
+from tfspecinv import scaling
+from tfspecinv import transforms
+from tfspecinv.errors import SpecInvError
+
+__all__ = ["reconstruct", "ReconstructionResult", "Progress", "Engine", "METHODS"]
+
+METHODS = ("griffin_lim", "lbfgs", "joint")
+
+ReconstructionResult = collections.namedtuple("ReconstructionResult", [
+    "method", "stop_reason", "gl_iterations", "lbfgs_iterations", "lbfgs_evaluations",
+    "seconds", "stage_seconds", "loss_history", "spectral_convergence_db", "domain",
+])
+ReconstructionResult.__doc__ = """What `reconstruct` did.
+
+Fields:
+  method: 'griffin_lim', 'lbfgs' or 'joint'.
+  stop_reason: 'iterations' (caps reached), 'converged' (tolerance met),
+    'time_budget', 'interrupted' (Ctrl-C: the best result so far was kept).
+  gl_iterations, lbfgs_iterations, lbfgs_evaluations: work done.
+  seconds: wall time of the whole call; stage_seconds: dict per stage.
+  loss_history: list of (stage, iteration, mean loss) at chunk ends.
+  spectral_convergence_db: NumPy `[...]` per example, of the given
+    representation (linear domain for STFT/mel, the MFCCs for MFCC), in dB.
+  domain: the loss domain L-BFGS used.
+"""
+
+Progress = collections.namedtuple(
+    "Progress", ["stage", "iteration", "total", "loss", "elapsed", "remaining"])
+Progress.__doc__ = """Passed to the `progress` callback after each chunk.
+
+`remaining` is an estimate of the seconds left in the whole call (None if unknown)."""
+
+_GL_CHUNK = 16
+_LBFGS_CHUNK = 10
+
+
+class Engine:
+  """The compiled pieces of the pipeline for one config and dtype."""
+
+  def __init__(self, config, dtype=tf.float32):
+    self.config = config
+    self.dtype = dtype
+    self.griffin_lim = gl_lib.GriffinLim(config)
+    self._runners = {}
+    spec3 = tf.TensorSpec([None, None, None], dtype)
+    self.linear_magnitude = tf.function(self._linear_magnitude,
+                                        input_signature=[spec3, tf.TensorSpec([], tf.int32)])
+    self.evaluate = tf.function(self._evaluate, input_signature=[
+        tf.TensorSpec([None, None], dtype), tf.TensorSpec([None, None], dtype), spec3, spec3])
+
+  # ----------------------------------------------------------- target side
+  def _linear_magnitude(self, values, nnls_iterations):
+    """Native values `[batch, frames, features]` -> (linear values, |STFT| estimate)."""
+    config = self.config
+    if config.representation == "mfcc":
+      inverse = np.linalg.pinv(mfcc_lib.dct_matrix(config).T *
+                               mfcc_lib.lifter_weights(config)[None, :])
+      values = tf.linalg.matmul(values, tf.constant(inverse, values.dtype))
+    linear = tf.nn.relu(scaling.unscale_amplitude(values, config))
+    if config.representation == "stft":
+      bins = linear
+    else:
+      bins = mel_lib.nnls_frames_bins(linear, config, nnls_iterations)
+    magnitude = tf.sqrt(bins) if config.power == 2 else bins
+    return linear, magnitude
+
+  def _evaluate(self, normalised_signal, signal, native, normalised_linear):
+    """Spectral convergence (dB) against the given representation, `[batch]`.
+
+    MFCCs are compared as given (absolute `signal`); other representations in
+    the linear domain at peak-normalised scale, which cannot overflow float32.
+    """
+    config = self.config
+    if config.representation == "mfcc":
+      return losses.spectral_convergence_db(transforms.forward_frames_bins(signal, config), native)
+    problem = optimize.WaveformProblem(config, "linear")
+    return losses.spectral_convergence_db(problem.linear_forward(normalised_signal),
+                                          normalised_linear)
+
+  # ------------------------------------------------------------- L-BFGS
+  def waveform_runner(self, domain, compression, forward_fn=None, jit_compile=False):
+    key = ("waveform", domain, compression, forward_fn, jit_compile)
+    if key not in self._runners:
+      problem = optimize.WaveformProblem(self.config, domain, compression, forward_fn)
+      specs = [tf.TensorSpec([None, None, None], self.dtype),
+               tf.TensorSpec([None, 1, 1], self.dtype)]
+      runner = optimize.LbfgsRunner(problem.loss, specs, self.dtype, jit_compile)
+      self._runners[key] = (problem, runner)
+    return self._runners[key]
+
+  def joint_runner(self, weight, compression, jit_compile=False):
+    key = ("joint", weight, compression, jit_compile)
+    if key not in self._runners:
+      problem = optimize.JointStftProblem(self.config, weight, compression)
+      specs = [tf.TensorSpec([None, None, None], self.dtype),
+               tf.TensorSpec([None, 1, 1], self.dtype), tf.TensorSpec([], tf.int32)]
+      runner = optimize.LbfgsRunner(problem.loss, specs, self.dtype, jit_compile)
+      self._runners[key] = (problem, runner)
+    return self._runners[key]
+
+
+@functools.lru_cache(maxsize=8)
+def engine_for(config, dtype=tf.float32):
+  """The shared `Engine` for a config and dtype (built once per process)."""
+  return Engine(config, dtype)
+
+
+# ---------------------------------------------------------------- inputs
+def _validate(spectrogram, config, dtype):
+  """Checked `[batch, frames, features]` tensor and the original batch shape."""
+  if isinstance(spectrogram, tf.Tensor):
+    array = spectrogram.numpy() if tf.executing_eagerly() else None
+  else:
+    array = np.asarray(spectrogram)
+  if array is None:
+    raise SpecInvError("reconstruct runs eagerly; call it outside tf.function.")
+  if array.dtype.kind == "c":
+    raise SpecInvError(
+        "the spectrogram is complex; pass magnitudes (np.abs(S)) or use tfspecinv.istft "
+        "when you have the phase.")
+  if array.dtype.kind not in "fiu":
+    raise SpecInvError(f"the spectrogram has dtype {array.dtype}; pass a numeric array.")
+  if array.ndim < 2:
+    raise SpecInvError(
+        f"the spectrogram has shape {array.shape}; it needs at least 2 dimensions "
+        f"[..., {'bins, frames' if config.layout == 'bins_frames' else 'frames, bins'}].")
+  if array.size == 0:
+    raise SpecInvError(f"the spectrogram is empty (shape {array.shape}).")
+  bad = ~np.isfinite(array)
+  if bad.any():
+    raise SpecInvError(
+        f"the spectrogram contains {int(np.isnan(array).sum())} NaN and "
+        f"{int(np.isinf(array).sum())} infinite values; fix the source or replace them "
+        "(e.g. np.nan_to_num) before inverting.")
+  feature_axis = -2 if config.layout == "bins_frames" else -1
+  frame_axis = -1 if config.layout == "bins_frames" else -2
+  features = array.shape[feature_axis]
+  if features != config.n_features:
+    raise SpecInvError(_feature_mismatch(array.shape, features, array.shape[frame_axis], config))
+  if config.scale == "linear" and config.representation != "mfcc" and (array < 0).any():
+    raise SpecInvError(
+        f"the spectrogram has negative values (min {array.min():g}) but scale='linear' means "
+        "magnitudes or powers, which are >= 0; set scale='db'/'log' if it is log-scaled.")
+  values = tf.constant(array, dtype)
+  values = layout.to_frames_bins(values, config)
+  flat, batch_shape = layout.flatten_batch(values, 2)
+  return flat, batch_shape.numpy()
+
+
+def _feature_mismatch(shape, features, other, config):
+  what = {"stft": "frequency bins", "mel": "mel bands", "mfcc": "MFCC coefficients"}
+  message = (f"the spectrogram of shape {tuple(shape)} has {features} "
+             f"{what[config.representation]} but the config expects {config.n_features}")
+  if config.representation == "stft":
+    message += f" (n_fft={config.n_fft})"
+  if other == config.n_features:
+    alt = "frames_bins" if config.layout == "bins_frames" else "bins_frames"
+    return message + f"; the other axis matches: is the layout {alt!r}?"
+  if config.representation == "stft":
+    return message + f"; {features} bins mean n_fft={2 * (features - 1)}: set n_fft."
+  name = "n_mels" if config.representation == "mel" else "n_mfcc"
+  return message + f"; set {name}={features} or check the layout."
+
+
+def _check_length(length, num_frames, config):
+  if length is None:
+    return config.num_samples(num_frames)
+  length = int(length)
+  if length <= 0 or config.num_frames(length) != num_frames:
+    raise SpecInvError(
+        f"length={length} samples gives {config.num_frames(max(length, 0))} frames with "
+        f"hop_length={config.hop_length}, but the spectrogram has {num_frames}; use a "
+        f"length between {_length_range(num_frames, config)} or leave it unset.")
+  return length
+
+
+def _length_range(num_frames, config):
+  lengths = [n for n in range(max(1, config.num_samples(num_frames) - 2 * config.hop_length),
+                              config.num_samples(num_frames) + 2 * config.hop_length + 1)
+             if config.num_frames(n) == num_frames]
+  return f"{lengths[0]} and {lengths[-1]}" if lengths else "(none)"
+
+
+# ------------------------------------------------------------------ main
+class _Clock:
+  """Elapsed time, budget and per-iteration estimates for chunk sizing."""
+
+  def __init__(self, time_budget):
+    self.start = time.perf_counter()
+    self.budget = time_budget
+
+  def elapsed(self):
+    return time.perf_counter() - self.start
+
+  def left(self):
+    return None if self.budget is None else self.budget - self.elapsed()
+
+  def chunk(self, default, remaining, seconds_per_iteration):
+    """Iterations for the next compiled call: capped by the budget once a rate is known."""
+    size = min(default, remaining)
+    left = self.left()
+    if left is not None:
+      if left <= 0:
+        return 0
+      if seconds_per_iteration is None:
+        return min(size, 1)  # Measure the rate on one iteration first.
+      size = min(size, int(left / seconds_per_iteration))
+    return max(size, 0)
+
+
+def reconstruct(spectrogram, config, *, method="lbfgs", gl_iters=32, lbfgs_iters=100,
+                nnls_iters=200, domain="auto", compression=0.5, momentum=0.99,
+                joint_weight=1.0, time_budget=None, tolerance=0.0, seed=0, init="random",
+                length=None, forward_fn=None, target=None, progress=None,
+                jit_compile=False, dtype=tf.float32):
+  """Waveform(s) whose representation under `config` matches `spectrogram`.
+
+  Args:
+    spectrogram: Array or eager Tensor `[..., features, frames]` (or
+      `[..., frames, features]` with `config.layout='frames_bins'`): linear
+      STFT magnitudes/powers, mel, or MFCC, in `config.scale`. Leading
+      dimensions are a batch of equal-shaped inputs, reconstructed together.
+    config: The `SpectrogramConfig` that made it.
+    method: 'lbfgs' (Griffin-Lim then L-BFGS on the waveform, default),
+      'joint' (L-BFGS on the complex STFT with a consistency term) or
+      'griffin_lim' (Griffin-Lim only).
+    gl_iters: Griffin-Lim iterations (warm start).
+    lbfgs_iters: L-BFGS iterations.
+    nnls_iters: Projected-gradient steps of the mel -> linear NNLS.
+    domain: L-BFGS loss domain: 'auto', 'linear', 'compressed', 'log' or 'native'
+      ('auto': 'native' for MFCC, else 'linear').
+    compression: Magnitude exponent for the 'compressed' domain / 'joint'.
+    momentum: Griffin-Lim momentum (0.99 as librosa).
+    joint_weight: Weight of the magnitude term for 'joint'.
+    time_budget: Seconds for the whole call (None: no limit). Stages stop at
+      the chunk that would overrun it.
+    tolerance: Stop L-BFGS when the relative loss change falls below this.
+    seed: Seed of the random initial phase.
+    init: Initial phase: 'random' or 'zeros'.
+    length: Output samples; default `config.num_samples(frames)`.
+    forward_fn: Optional custom differentiable forward model
+      `[batch, samples] -> [batch, frames, features]`; with it, `spectrogram`
+      is compared directly with its output (give the Griffin-Lim start
+      through `target`/the config's own representation).
+    target: With `forward_fn`: the tensor its output should match,
+      `[batch, frames, features]`; `spectrogram` then only seeds Griffin-Lim.
+    progress: Optional callable receiving a `Progress` after each chunk.
+    jit_compile: Compile the L-BFGS loop with XLA.
+    dtype: tf.float32 (default) or tf.float64.
+
+  Returns:
+    `(waveform, result)`: NumPy `[..., length]` of `dtype`, and a
+    `ReconstructionResult`.
+
+  Raises:
+    SpecInvError: for bad input (shape, NaN/Inf, negative magnitudes, feature
+      count vs config, length) or arguments.
+  """
+  clock = _Clock(time_budget)
+  _check_arguments(method, domain, gl_iters, lbfgs_iters, time_budget, init)
+  native, batch_shape = _validate(spectrogram, config, dtype)
+  num_frames = int(native.shape[1])
+  length = _check_length(length, num_frames, config)
+  eng = engine_for(config, dtype)
+  stage_seconds = {}
+  history = []
+  state = {"stop": "iterations", "gl": 0, "lbfgs": 0, "evals": 0}
+
+  def report(stage, iteration, total, loss):
+    history.append((stage, iteration, float(loss)))
+    if progress is not None:
+      progress(Progress(stage, iteration, total, float(loss), clock.elapsed(),
+                        _remaining(clock, stage, iteration, total, state)))
+
+  t0 = clock.elapsed()
+  linear, magnitude = eng.linear_magnitude(native, tf.constant(int(nnls_iters)))
+  peak = tf.reduce_max(magnitude, axis=[1, 2], keepdims=True)
+  scale = tf.where(peak > 0, peak, tf.ones_like(peak))
+  magnitude = magnitude / scale
+  stage_seconds["prepare"] = clock.elapsed() - t0
+
+  signal = None
+  try:
+    t0 = clock.elapsed()
+    signal = _run_griffin_lim(eng, magnitude, gl_iters, momentum, init, seed, length, clock,
+                              state, report)
+    stage_seconds["griffin_lim"] = clock.elapsed() - t0
+    if method != "griffin_lim" and state["stop"] == "iterations" and lbfgs_iters > 0:
+      t0 = clock.elapsed()
+      signal = _run_lbfgs(eng, method, signal, native, linear, magnitude, scale, domain,
+                          compression, joint_weight, forward_fn, target, lbfgs_iters, tolerance,
+                          jit_compile, length, clock, state, report)
+      stage_seconds["lbfgs"] = clock.elapsed() - t0
+  except KeyboardInterrupt:
+    state["stop"] = "interrupted"
+    signal = _best_so_far(eng, magnitude, length, state)
+  gain = tf.reshape(scale, [-1, 1])
+  if state.get("normalised", True):
+    normalised, signal = signal, signal * gain
+  else:
+    normalised = signal / gain
+  silent = tf.reshape(peak, [-1, 1]) <= 0
+  signal = tf.where(silent, tf.zeros_like(signal), signal)
+  sc_db = eng.evaluate(normalised, signal, native, linear / _linear_scale(scale, config)).numpy()
+  waveform = signal.numpy().reshape(tuple(batch_shape) + (length,))
+  result = ReconstructionResult(
+      method=method, stop_reason=state["stop"], gl_iterations=state["gl"],
+      lbfgs_iterations=state["lbfgs"], lbfgs_evaluations=state["evals"],
+      seconds=clock.elapsed(), stage_seconds=stage_seconds, loss_history=history,
+      spectral_convergence_db=sc_db.reshape(tuple(batch_shape)), domain=state.get("domain"))
+  return waveform, result
+
+
+def _best_so_far(eng, magnitude, length, state):
+  """The best waveform when interrupted: the L-BFGS position, else Griffin-Lim's."""
+  if state.get("best") is not None:
+    return state["best"]
+  state["normalised"] = True
+  if state.get("gl_state") is None:
+    raise KeyboardInterrupt
+  return eng.griffin_lim.waveform(magnitude, state["gl_state"], length)
+
+
+def _remaining(clock, stage, iteration, total, state):
+  rate = state.get(f"{stage}_rate")
+  if not rate:
+    return None
+  estimate = rate * max(total - iteration, 0)
+  if stage == "griffin_lim":
+    estimate += state.get("lbfgs_estimate", 0.0)
+  left = clock.left()
+  return estimate if left is None else min(estimate, max(left, 0.0))
+
+
+def _check_arguments(method, domain, gl_iters, lbfgs_iters, time_budget, init):
+  if method not in METHODS:
+    raise SpecInvError(f"method={method!r} is not supported; use one of {METHODS}.")
+  if domain != "auto" and domain not in losses.DOMAINS:
+    raise SpecInvError(f"domain={domain!r} is not supported; use 'auto' or one of "
+                       f"{losses.DOMAINS}.")
+  for name, value in (("gl_iters", gl_iters), ("lbfgs_iters", lbfgs_iters)):
+    if int(value) != value or value < 0:
+      raise SpecInvError(f"{name}={value!r} must be an integer >= 0.")
+  if time_budget is not None and not time_budget > 0:
+    raise SpecInvError(f"time_budget={time_budget!r} must be a positive number of seconds.")
+  if init not in ("random", "zeros"):
+    raise SpecInvError(f"init={init!r} is not supported; use 'random' or 'zeros'.")
+
+
+def _run_griffin_lim(eng, magnitude, iterations, momentum, init, seed, length, clock, state,
+                     report):
+  runner = eng.griffin_lim
+  gl_state = runner.start(magnitude, init, seed)
+  done, rate = 0, None
+  state["gl_state"] = gl_state
+  while done < iterations:
+    size = clock.chunk(_GL_CHUNK, iterations - done, rate)
+    if size == 0:
+      state["stop"] = "time_budget"
+      break
+    t0 = time.perf_counter()
+    gl_state = runner.run(magnitude, gl_state, size, momentum, length)
+    state["gl_state"] = gl_state
+    done += size
+    consistent = tf.abs(gl_state.rebuilt)
+    loss = tf.reduce_mean(losses.spectral_convergence(consistent, magnitude))
+    rate = (time.perf_counter() - t0) / size
+    if done > size:  # The first chunk includes tracing; do not extrapolate from it.
+      state["griffin_lim_rate"] = rate
+    state["gl"] = done
+    report("griffin_lim", done, iterations, loss.numpy())
+  return runner.waveform(magnitude, gl_state, length)
+
+
+def _run_lbfgs(eng, method, signal, native, linear, magnitude, scale, domain, compression,
+               joint_weight, forward_fn, target, iterations, tolerance, jit_compile, length,
+               clock, state, report):
+  config = eng.config
+  if domain == "auto":
+    domain = "native" if config.representation == "mfcc" else "linear"
+  state["domain"] = "joint" if method == "joint" else domain
+  reference = tf.reduce_max(linear, axis=[1, 2], keepdims=True)
+  if method == "joint":
+    problem, runner = eng.joint_runner(float(joint_weight), float(compression), jit_compile)
+    lin_target = linear / _linear_scale(scale, config)
+    args = (lin_target, tf.ones_like(reference), tf.constant(length))
+    spec = transforms._stft_flat(signal, config)
+    position = problem.pack(spec)
+    finish = lambda p: transforms._istft_flat(problem.unpack(p, tf.shape(native)[1]), config,
+                                              tf.constant(length))
+  else:
+    problem, runner = eng.waveform_runner(domain, float(compression), forward_fn, jit_compile)
+    if forward_fn is not None:
+      goal = tf.convert_to_tensor(native if target is None else target, eng.dtype)
+      position = signal * tf.reshape(scale, [-1, 1])
+      args = (goal, reference)
+    elif domain == "native":
+      position = signal * tf.reshape(scale, [-1, 1])
+      args = (native, reference)
+    else:
+      # Optimise the normalised problem (peak magnitude 1): well scaled for float32.
+      lin_target = linear / _linear_scale(scale, config)
+      args = (problem.prepare_target(lin_target), tf.ones_like(reference))
+      position = signal
+    finish = lambda p: p
+  normalised = method == "joint" or (forward_fn is None and domain != "native")
+  results = runner.start(position, *args)
+  state["best"], state["normalised"] = finish(results.position), normalised
+  done, rate = 0, None
+  while done < iterations:
+    size = clock.chunk(_LBFGS_CHUNK, iterations - done, rate)
+    if size == 0:
+      state["stop"] = "time_budget"
+      break
+    t0 = time.perf_counter()
+    previous = int(results.num_iterations)
+    results = runner.run(results, previous + size, float(tolerance), *args)
+    advanced = int(results.num_iterations) - previous
+    done += size
+    state["best"] = finish(results.position)
+    rate = (time.perf_counter() - t0) / max(advanced, 1)
+    if done > size:
+      state["lbfgs_rate"] = rate
+    state["lbfgs"] = int(results.num_iterations)
+    state["evals"] = int(results.num_objective_evaluations)
+    report("lbfgs", done, iterations, tf.reduce_mean(results.objective_value).numpy())
+    if advanced < size:
+      state["stop"] = "converged"
+      break
+  return state["best"]
+
+
+def _linear_scale(scale, config):
+  return scale ** 2 if config.power == 2 else scale

@@ -1,0 +1,90 @@
+"""Amplitude scales: dB (librosa `power_to_db` / `amplitude_to_db`), log, log1p, and inverses.
+
+All reductions (`ref='max'`, `top_db`) are per example, over the last two
+axes, whatever the layout. librosa takes the maximum over the whole array,
+which is the same thing for a single spectrogram.
+"""
+
+import math
+
+import tensorflow as tf
+
+__all__ = ["scale_amplitude", "unscale_amplitude", "db_multiplier"]
+
+
+def db_multiplier(config):
+  """10 for power spectrograms, 20 for magnitudes."""
+  return 10.0 if config.power == 2 else 20.0
+
+
+def _per_example_max(x):
+  return tf.reduce_max(x, axis=[-2, -1], keepdims=True)
+
+
+def _log10(x):
+  return tf.math.log(x) / tf.constant(math.log(10.0), x.dtype)
+
+
+def scale_amplitude(spectrogram, config, name=None):
+  """Linear magnitudes or powers to `config.scale`.
+
+  Args:
+    spectrogram: Non-negative float Tensor `[..., bins, frames]` (either layout),
+      magnitude if `config.power == 1`, power if 2.
+    config: A `SpectrogramConfig`.
+    name: Optional name scope.
+
+  Returns:
+    Tensor of the same shape and dtype: unchanged for 'linear';
+    `m * log10(max(amin, S)) - m * log10(max(amin, ref))` clipped to `top_db`
+    below the per-example maximum for 'db' (m = 10 or 20, as
+    `librosa.power_to_db` / `amplitude_to_db`); `log(max(S + log_offset, amin))`
+    for 'log'; `log1p(S)` for 'log1p'.
+  """
+  with tf.name_scope(name or "scale_amplitude"):
+    s = tf.convert_to_tensor(spectrogram)
+    dtype = s.dtype
+    if config.scale == "linear":
+      return s
+    if config.scale == "log1p":
+      return tf.math.log1p(s)
+    amin = tf.constant(config.amin, dtype)
+    if config.scale == "log":
+      return tf.math.log(tf.maximum(s + tf.constant(config.log_offset, dtype), amin))
+    m = tf.constant(db_multiplier(config), dtype)
+    db = m * _log10(tf.maximum(amin, s))
+    if config.ref == "max":
+      db -= m * _log10(tf.maximum(amin, _per_example_max(s)))
+    else:
+      db -= m * _log10(tf.maximum(amin, tf.constant(config.ref, dtype)))
+    if config.top_db is not None:
+      db = tf.maximum(db, _per_example_max(db) - tf.constant(config.top_db, dtype))
+    return db
+
+
+def unscale_amplitude(values, config, name=None):
+  """Inverse of `scale_amplitude` (up to clipping and the `amin` floor).
+
+  With `ref='max'` the absolute gain was not stored; the result is relative
+  to a maximum of 1.
+
+  Args:
+    values: float Tensor in `config.scale`.
+    config: A `SpectrogramConfig`.
+    name: Optional name scope.
+
+  Returns:
+    Non-negative linear magnitudes (power 1) or powers (power 2), same shape.
+  """
+  with tf.name_scope(name or "unscale_amplitude"):
+    v = tf.convert_to_tensor(values)
+    dtype = v.dtype
+    if config.scale == "linear":
+      return v
+    if config.scale == "log1p":
+      return tf.nn.relu(tf.math.expm1(v))
+    if config.scale == "log":
+      return tf.nn.relu(tf.exp(v) - tf.constant(config.log_offset, dtype))
+    ref = 1.0 if config.ref == "max" else config.ref
+    m = tf.constant(db_multiplier(config), dtype)
+    return tf.constant(ref, dtype) * tf.pow(tf.constant(10.0, dtype), v / m)

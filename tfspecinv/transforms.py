@@ -1,0 +1,423 @@
+"""STFT, its exact inverse, and the forward model waveform -> representation.
+
+All functions take a batch of any leading shape, float32 or float64, and are
+plain TensorFlow ops (usable eagerly or inside your own `tf.function`).
+`CompiledTransforms` binds a config and compiles them once per dtype with
+`input_signature`s, so new shapes and batch sizes never retrace.
+
+Conventions (see `SpectrogramConfig`): librosa frames the padded signal with
+`n_fft` and centres a shorter window in it; tf.signal frames with the window
+length and zero-pads each frame at the end. Both are one rule here: frame
+`t` covers padded samples `[t * hop + offset, t * hop + offset + win_length)`
+and sits at `offset` inside the FFT buffer.
+"""
+
+import functools
+
+import numpy as np
+import tensorflow as tf
+
+from tfspecinv import layout
+from tfspecinv import mel as mel_lib
+from tfspecinv import mfcc as mfcc_lib
+from tfspecinv import scaling
+from tfspecinv.errors import SpecInvError
+
+__all__ = [
+    "window", "stft", "istft", "spectrogram", "linear_to_mel", "forward", "CompiledTransforms",
+    "compiled",
+]
+
+
+def window(config, dtype=np.float64):
+  """The periodic analysis window, `[win_length]` NumPy (as scipy `fftbins=True`)."""
+  n = config.win_length
+  phase = 2.0 * np.pi * np.arange(n) / n
+  if config.window == "hann":
+    w = 0.5 - 0.5 * np.cos(phase)
+  elif config.window == "hamming":
+    w = 0.54 - 0.46 * np.cos(phase)
+  elif config.window == "blackman":
+    w = 0.42 - 0.5 * np.cos(phase) + 0.08 * np.cos(2.0 * phase)
+  else:
+    w = np.ones(n)
+  return w.astype(dtype)
+
+
+def _real_dtype(x, what):
+  if x.dtype not in (tf.float32, tf.float64):
+    raise SpecInvError(
+        f"the {what} has dtype {x.dtype.name}; tfspecinv works in float32 (default) or "
+        "float64: cast it first, e.g. tf.cast(x, tf.float32).")
+  return x.dtype
+
+
+def _check_signal(signal, config):
+  if signal.shape.rank == 0:
+    raise SpecInvError("the signal is a scalar; pass samples as [..., samples].")
+  n = signal.shape[-1] if signal.shape.rank else None
+  if n is not None:
+    needed = config.frame_span - 2 * config.pad
+    if n < max(needed, 1):
+      raise SpecInvError(
+          f"the signal has {n} samples, fewer than one frame needs ({max(needed, 1)} for "
+          f"n_fft={config.n_fft}, center={config.center}); use a longer signal or smaller n_fft.")
+    if config.center and config.pad_mode == "reflect" and n <= config.pad:
+      raise SpecInvError(
+          f"reflect padding of {config.pad} samples needs a signal longer than that, got {n}; "
+          "use pad_mode='constant' or a longer signal.")
+
+
+def _pad(x, config):
+  """Centre padding of `[batch, samples]`."""
+  p = config.pad
+  if p == 0:
+    return x
+  if config.pad_mode == "edge":
+    left = tf.repeat(x[:, :1], p, axis=1)
+    right = tf.repeat(x[:, -1:], p, axis=1)
+    return tf.concat([left, x, right], axis=1)
+  return tf.pad(x, [[0, 0], [p, p]], mode=config.pad_mode.upper())
+
+
+def _stft_flat(x, config):
+  """`[batch, samples]` -> complex `[batch, frames, n_bins]`."""
+  return _stft_of_padded(_pad(x, config), config)
+
+
+def _stft_of_padded(padded, config):
+  """STFT of an already padded `[batch, samples]` signal, with a fast exact gradient.
+
+  TensorFlow's generic gradients of `tf.signal.frame` and `rfft` cost about
+  three forward passes; the adjoint of framing + windowing + rFFT is a
+  windowed overlap-add of inverse FFTs, which is what the gradient computes.
+  """
+
+  @tf.custom_gradient
+  def transform(padded):
+    num_frames = 1 + (tf.shape(padded)[1] - config.frame_span) // config.hop_length
+    offset = config.window_offset
+    frames = tf.signal.frame(padded[:, offset:], config.win_length, config.hop_length)
+    spectrum = _frames_to_spectrum(frames[:, :num_frames], config)
+
+    def adjoint(upstream):
+      return _stft_adjoint(upstream, config, tf.shape(padded)[1])
+
+    return spectrum, adjoint
+
+  return transform(padded)
+
+
+def _stft_adjoint(upstream, config, num_samples):
+  """Adjoint of `_stft_of_padded` applied to `upstream` `[batch, frames, n_bins]`.
+
+  With `upstream = dL/dRe X + i dL/dIm X` (TensorFlow's convention), the
+  gradient with respect to frame sample n is
+  `sum_k Re(upstream_k exp(2 pi i k n / N))`, an inverse rFFT with the
+  interior bins halved, times N.
+  """
+  real_dtype = upstream.dtype.real_dtype
+  n_fft, offset, win = config.n_fft, config.window_offset, config.win_length
+  bin_weights = np.full(config.n_bins, 0.5 * n_fft)
+  bin_weights[0] = n_fft
+  if n_fft % 2 == 0:
+    bin_weights[-1] = n_fft
+  weights = tf.constant(bin_weights, dtype=real_dtype)
+  weighted = tf.complex(tf.math.real(upstream) * weights, tf.math.imag(upstream) * weights)
+  frames = tf.signal.irfft(weighted, fft_length=[n_fft])[..., offset:offset + win]
+  frames = frames * tf.constant(window(config), dtype=real_dtype)
+  summed = tf.signal.overlap_and_add(frames, config.hop_length)
+  tail = num_samples - offset - tf.shape(summed)[1]
+  return tf.pad(summed, [[0, 0], [offset, tf.maximum(tail, 0)]])[:, :num_samples]
+
+
+def inverse_window_sum_square(num_frames, config, dtype):
+  """`1 / sum_t w^2[n - t * hop]` over the overlap-add span (1 where the sum is ~0).
+
+  Args:
+    num_frames: int32 scalar Tensor, number of frames.
+    config: A `SpectrogramConfig`.
+    dtype: Real dtype.
+
+  Returns:
+    Tensor `[(num_frames - 1) * hop_length + win_length]`.
+  """
+  w = tf.constant(window(config), dtype=dtype)
+  wss = tf.signal.overlap_and_add(tf.tile((w * w)[None, :], [num_frames, 1]), config.hop_length)
+  tiny = tf.constant(np.finfo(dtype.as_numpy_dtype).tiny, dtype)
+  return tf.where(wss > tiny, 1.0 / tf.where(wss > tiny, wss, tf.ones_like(wss)), tf.ones_like(wss))
+
+
+def _istft_flat(spec, config, length, inverse_wss=None):
+  """Complex `[batch, frames, n_bins]` -> `[batch, length]`; `length < 0` for the default.
+
+  `inverse_wss` (from `inverse_window_sum_square`) may be passed in by loops
+  that call this repeatedly with the same number of frames.
+  """
+  real_dtype = spec.dtype.real_dtype
+  offset, win = config.window_offset, config.win_length
+  w = tf.constant(window(config), dtype=real_dtype)
+  frames = tf.signal.irfft(spec, fft_length=[config.n_fft])[..., offset:offset + win] * w
+  summed = tf.signal.overlap_and_add(frames, config.hop_length)
+  num_frames = tf.shape(spec)[1]
+  if inverse_wss is None:
+    inverse_wss = inverse_window_sum_square(num_frames, config, real_dtype)
+  summed = summed * inverse_wss
+  # Output sample j is padded sample j + pad, i.e. overlap-add index j + pad - offset.
+  shift = config.pad - offset
+  if shift >= 0:
+    summed = summed[:, shift:]
+  else:
+    summed = tf.pad(summed, [[0, 0], [-shift, 0]])
+  default = config.num_samples(1) + config.hop_length * (num_frames - 1)
+  target = tf.where(length >= 0, length, default)
+  available = tf.shape(summed)[1]
+  summed = tf.pad(summed, [[0, 0], [0, tf.maximum(target - available, 0)]])
+  return summed[:, :target]
+
+
+def _frames_to_spectrum(frames, config):
+  """Windowed frames `[batch, frames, win_length]` -> one-sided spectrum."""
+  frames = frames * tf.constant(window(config), dtype=frames.dtype)
+  if config.window_offset:
+    frames = tf.pad(frames, [[0, 0], [0, 0], [config.window_offset, 0]])
+  return tf.signal.rfft(frames, fft_length=[config.n_fft])
+
+
+def projection_weights(num_frames, length, config, dtype):
+  """Per-sample weights of the fast consistency projection (see `project_consistent`).
+
+  Inverse window-sum-square on the overlap-add span, zero outside the signal
+  `[0, length)`, so that zero padding is re-applied for free.
+
+  Args:
+    num_frames: int32 scalar Tensor.
+    length: int32 scalar Tensor, signal length (< 0: the default for num_frames).
+    config: A `SpectrogramConfig`.
+    dtype: Real dtype.
+
+  Returns:
+    Tensor `[(num_frames - 1) * hop_length + win_length]`.
+  """
+  inverse_wss = inverse_window_sum_square(num_frames, config, dtype)
+  default = config.num_samples(1) + config.hop_length * (num_frames - 1)
+  length = tf.where(length >= 0, length, default)
+  signal_index = tf.range(tf.shape(inverse_wss)[0]) + (config.window_offset - config.pad)
+  inside = (signal_index >= 0) & (signal_index < length)
+  return tf.where(inside, inverse_wss, tf.zeros_like(inverse_wss))
+
+
+def project_consistent(spec, config, length, weights):
+  """`stft(istft(spec, length))` for `[batch, frames, n_bins]`, the Griffin-Lim projection.
+
+  With zero (or no) padding this skips trimming and re-padding: the
+  overlap-added frames are weighted by `weights` (from `projection_weights`)
+  and framed again directly. Other pad modes take the plain route.
+  """
+  if config.center and config.pad_mode != "constant":
+    signal = _istft_flat(spec, config, length)
+    return _stft_flat(signal, config)
+  offset, win = config.window_offset, config.win_length
+  w = tf.constant(window(config), dtype=weights.dtype)
+  frames = tf.signal.irfft(spec, fft_length=[config.n_fft])[..., offset:offset + win] * w
+  signal = tf.signal.overlap_and_add(frames, config.hop_length) * weights
+  return _frames_to_spectrum(tf.signal.frame(signal, win, config.hop_length), config)
+
+
+def stft(signal, config, name=None):
+  """Short-time Fourier transform.
+
+  Args:
+    signal: float32/float64 Tensor `[..., samples]`.
+    config: A `SpectrogramConfig`.
+    name: Optional name scope.
+
+  Returns:
+    complex64/complex128 Tensor `[..., n_bins, frames]` (`[..., frames, n_bins]`
+    with `layout='frames_bins'`), equal to `librosa.stft` / `torch.stft` /
+    `tf.signal.stft` under the matching preset.
+
+  Raises:
+    SpecInvError: for a non-float dtype or a signal shorter than one frame.
+  """
+  with tf.name_scope(name or "stft"):
+    x = tf.convert_to_tensor(signal)
+    _real_dtype(x, "signal")
+    _check_signal(x, config)
+    flat, batch_shape = layout.flatten_batch(x, 1)
+    spec = _stft_flat(flat, config)
+    return layout.from_frames_bins(layout.unflatten_batch(spec, batch_shape, 2), config)
+
+
+def istft(stft_matrix, config, length=None, name=None):
+  """Inverse STFT: windowed overlap-add divided by the window-sum-square.
+
+  Exact inverse of `stft` wherever the window covers the signal (every sample
+  when `center=True`), unlike plain `tf.signal.inverse_stft`.
+
+  Args:
+    stft_matrix: complex Tensor `[..., n_bins, frames]` (or frames_bins layout).
+    config: A `SpectrogramConfig`.
+    length: Output samples (int or scalar Tensor); default as librosa:
+      `hop_length * (frames - 1)` when centred.
+    name: Optional name scope.
+
+  Returns:
+    float Tensor `[..., length]` of the matching real dtype.
+
+  Raises:
+    SpecInvError: if the bin axis does not have `n_fft // 2 + 1` entries.
+  """
+  with tf.name_scope(name or "istft"):
+    spec = tf.convert_to_tensor(stft_matrix)
+    if not spec.dtype.is_complex:
+      raise SpecInvError(
+          f"istft needs a complex STFT, got dtype {spec.dtype.name}; to invert magnitudes "
+          "use tfspecinv.reconstruct.")
+    spec = layout.to_frames_bins(spec, config, "STFT")
+    if spec.shape[-1] is not None and spec.shape[-1] != config.n_bins:
+      raise SpecInvError(
+          f"the STFT has {spec.shape[-1]} frequency bins but n_fft={config.n_fft} gives "
+          f"{config.n_bins}; set n_fft={2 * (spec.shape[-1] - 1)} or check the layout.")
+    flat, batch_shape = layout.flatten_batch(spec, 2)
+    length = tf.constant(-1) if length is None else tf.cast(length, tf.int32)
+    out = _istft_flat(flat, config, length)
+    return layout.unflatten_batch(out, batch_shape, 1)
+
+
+def spectrogram(signal, config, name=None):
+  """`|stft(signal)| ** config.power`, in `config.layout`."""
+  with tf.name_scope(name or "spectrogram"):
+    spec = stft(signal, config)
+    return _magnitude_power(spec, config)
+
+
+def _magnitude_power(spec, config):
+  if config.power == 2:
+    return tf.math.real(spec) ** 2 + tf.math.imag(spec) ** 2
+  return tf.abs(spec)
+
+
+def linear_to_mel(linear, config, name=None):
+  """Apply the config's mel filterbank along the bin axis.
+
+  Args:
+    linear: float Tensor `[..., n_bins, frames]` (or frames_bins layout).
+    config: A `SpectrogramConfig`.
+    name: Optional name scope.
+
+  Returns:
+    Tensor `[..., n_mels, frames]` in `config.layout`.
+  """
+  with tf.name_scope(name or "linear_to_mel"):
+    x = layout.to_frames_bins(tf.convert_to_tensor(linear), config)
+    if x.shape[-1] is not None and x.shape[-1] != config.n_bins:
+      raise SpecInvError(
+          f"the spectrogram has {x.shape[-1]} bins but n_fft={config.n_fft} gives "
+          f"{config.n_bins}; fix n_fft or the layout.")
+    return layout.from_frames_bins(_mel_frames_bins(x, config), config)
+
+
+def _mel_frames_bins(x, config):
+  weights = tf.constant(mel_lib.mel_filterbank(config).T, dtype=x.dtype)
+  return tf.linalg.matmul(x, weights)
+
+
+def forward_frames_bins(signal_flat, config):
+  """`[batch, samples]` -> the representation, `[batch, frames, features]`.
+
+  The differentiable forward model used by the reconstruction engine.
+  """
+  values = _magnitude_power(_stft_flat(signal_flat, config), config)
+  if config.representation != "stft":
+    values = _mel_frames_bins(values, config)
+  values = scaling.scale_amplitude(values, config)
+  if config.representation == "mfcc":
+    values = mfcc_lib._mfcc_frames_bins(values, config)
+  return values
+
+
+def forward(signal, config, name=None):
+  """Waveform to the representation `config` describes.
+
+  stft: `scale(|STFT|^power)`; mel: `scale(M |STFT|^power)`; mfcc:
+  `lifter(DCT(scale(M |STFT|^power)))[:n_mfcc]`, as librosa's `stft`,
+  `melspectrogram`, `power_to_db` and `mfcc` (or the torchaudio / tf.signal
+  equivalents under their presets).
+
+  Args:
+    signal: float Tensor `[..., samples]`.
+    config: A `SpectrogramConfig`.
+    name: Optional name scope.
+
+  Returns:
+    float Tensor `[..., features, frames]` (or frames_bins layout).
+  """
+  with tf.name_scope(name or "forward"):
+    x = tf.convert_to_tensor(signal)
+    _real_dtype(x, "signal")
+    _check_signal(x, config)
+    flat, batch_shape = layout.flatten_batch(x, 1)
+    values = forward_frames_bins(flat, config)
+    return layout.from_frames_bins(layout.unflatten_batch(values, batch_shape, 2), config)
+
+
+class CompiledTransforms:
+  """`stft`, `istft`, `spectrogram` and `forward` compiled once for one config.
+
+  Each method is a `tf.function` with an `input_signature` of unknown shape,
+  built lazily per dtype: calls with new batch shapes or lengths reuse the
+  same graph. `trace_count` counts traces (for tests).
+
+  Example:
+    >>> ops = CompiledTransforms(SpectrogramConfig.librosa(n_fft=512))
+    >>> ops.stft(tf.zeros([2, 4096])).shape
+    TensorShape([2, 257, 33])
+  """
+
+  def __init__(self, config):
+    self.config = config
+    self.trace_count = 0
+    self._functions = {}
+
+  def _function(self, name, dtype, body, *extra_specs):
+    key = (name, dtype)
+    if key not in self._functions:
+      def traced(x, *args):
+        self.trace_count += 1
+        return body(x, *args)
+      signature = [tf.TensorSpec(None, dtype)] + list(extra_specs)
+      self._functions[key] = tf.function(traced, input_signature=signature)
+    return self._functions[key]
+
+  def stft(self, signal):
+    x = tf.convert_to_tensor(signal)
+    _real_dtype(x, "signal")
+    _check_signal(x, self.config)
+    return self._function("stft", x.dtype, lambda s: stft(s, self.config))(x)
+
+  def istft(self, stft_matrix, length=None):
+    spec = tf.convert_to_tensor(stft_matrix)
+    if not spec.dtype.is_complex:
+      raise SpecInvError(f"istft needs a complex STFT, got dtype {spec.dtype.name}.")
+    fn = self._function("istft", spec.dtype, lambda s, n: istft(s, self.config, n),
+                        tf.TensorSpec([], tf.int32))
+    return fn(spec, tf.constant(-1 if length is None else int(length), tf.int32))
+
+  def spectrogram(self, signal):
+    x = tf.convert_to_tensor(signal)
+    _real_dtype(x, "signal")
+    _check_signal(x, self.config)
+    return self._function("spectrogram", x.dtype, lambda s: spectrogram(s, self.config))(x)
+
+  def forward(self, signal):
+    x = tf.convert_to_tensor(signal)
+    _real_dtype(x, "signal")
+    _check_signal(x, self.config)
+    return self._function("forward", x.dtype, lambda s: forward(s, self.config))(x)
+
+
+@functools.lru_cache(maxsize=16)
+def compiled(config):
+  """The shared `CompiledTransforms` for `config` (configs are hashable)."""
+  return CompiledTransforms(config)
