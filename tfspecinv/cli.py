@@ -356,13 +356,36 @@ def _group(items):
   return groups
 
 
+def _import_tensorflow_quietly():
+  """Import TensorFlow/TFP and start the runtime with native stderr muted.
+
+  Their C++ start-up lines (CUDA probing, CPU features) are written before
+  TF_CPP_MIN_LOG_LEVEL applies; a command line should print only its own.
+  """
+  if FLAGS.verbosity >= 1:
+    import tensorflow_probability  # pylint: disable=import-outside-toplevel,unused-import
+    return
+  sys.stderr.flush()
+  saved = os.dup(2)
+  try:
+    with open(os.devnull, "w") as null:
+      os.dup2(null.fileno(), 2)
+      import tensorflow as tf  # pylint: disable=import-outside-toplevel
+      import tensorflow_probability  # pylint: disable=import-outside-toplevel,unused-import
+      tf.constant(0.0).numpy()  # Device discovery logs too.
+  finally:
+    os.dup2(saved, 2)
+    os.close(saved)
+
+
 def run():
   """The whole job; returns the exit status."""
-  from tfspecinv.errors import SpecInvError
   if not FLAGS.input or not FLAGS.output:
     raise UsageError("--input and --output are required (e.g. --input=speech.wav "
                      "--output=out.wav).")
   _check_plot_available()
+  _import_tensorflow_quietly()
+  from tfspecinv.errors import SpecInvError  # pylint: disable=import-outside-toplevel
   pairs, folder = _plan_outputs(FLAGS.input, FLAGS.output)
   if folder and (FLAGS.report or FLAGS.plot):
     raise UsageError("--report and --plot take a single input file, not a folder.")

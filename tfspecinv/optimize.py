@@ -57,7 +57,7 @@ class WaveformProblem:
   def linear_forward(self, x):
     """Linear-domain values `[batch, frames, features]` for a waveform `[batch, samples]`."""
     config = self.config
-    values = transforms._magnitude_power(transforms._stft_flat(x, config), config)
+    values = transforms._power_spectrogram_flat(x, config)
     if config.representation != "stft":
       values = transforms._mel_frames_bins(values, config)
     return values
