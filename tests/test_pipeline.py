@@ -127,7 +127,7 @@ def test_time_budget_is_honoured():
 def test_no_retracing_for_same_and_new_shapes():
   engine = pipeline.engine_for(STFT_CONFIG, tf.float32)
   tfspecinv.reconstruct(_magnitude(_clip()), STFT_CONFIG, lbfgs_iters=3)
-  _, runner = engine.waveform_runner("linear", 0.5)
+  _, runner = engine.waveform_runner("mixed", 0.5)
   counts = (engine.griffin_lim.trace_count, runner.trace_count)
   tfspecinv.reconstruct(_magnitude(_clip(1.0)), STFT_CONFIG, lbfgs_iters=3)
   tfspecinv.reconstruct(np.stack([_magnitude(_clip(1.0, 0.7))] * 2), STFT_CONFIG, lbfgs_iters=3)

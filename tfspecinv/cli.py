@@ -89,7 +89,7 @@ flags.DEFINE_enum("method", "lbfgs", ["lbfgs", "joint", "griffin_lim"],
                   "Griffin-Lim then L-BFGS on the waveform (lbfgs), on the STFT (joint), or "
                   "Griffin-Lim only.")
 flags.DEFINE_integer("gl_iters", 32, "Griffin-Lim iterations.", lower_bound=0)
-flags.DEFINE_integer("lbfgs_iters", 100, "L-BFGS iterations.", lower_bound=0)
+flags.DEFINE_integer("lbfgs_iters", 200, "L-BFGS iterations.", lower_bound=0)
 flags.DEFINE_float("time_budget", None, "Seconds allowed per reconstruction.", lower_bound=0.0)
 flags.DEFINE_integer("seed", 0, "Seed of the random initial phase.")
 flags.DEFINE_boolean("jit", False, "Compile the L-BFGS loop with XLA.")

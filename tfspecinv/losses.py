@@ -7,6 +7,8 @@ Measures (per example, reduced over the last two axes):
 Objectives compare a representation in a *domain* that weighs errors:
   'linear'      the values themselves (power or magnitude, mel or not);
   'compressed'  magnitudes raised to `compression` (|X|^p, Decorsiere et al. 2015);
+  'mixed'       'linear' plus `MIXED_WEIGHT` times 'compressed': the linear term
+                drives spectral convergence, the compressed one quiet detail;
   'log'         `log(value + floor)`, floor relative to the target's peak;
   'native'      the config's own representation (dB/log scale, MFCC).
 """
@@ -16,8 +18,9 @@ import tensorflow as tf
 __all__ = ["spectral_convergence", "spectral_convergence_db", "log_spectral_distance",
            "DOMAINS", "to_domain", "relative_squared_error"]
 
-DOMAINS = ("linear", "compressed", "log", "native")
+DOMAINS = ("linear", "compressed", "mixed", "log", "native")
 _LOG_FLOOR = 1e-5
+MIXED_WEIGHT = 0.3
 
 
 def _sum2(x):

@@ -53,6 +53,7 @@ class WaveformProblem:
     self.domain = domain
     self.compression = compression
     self.forward_fn = forward_fn
+    self.mixed_weight = losses.MIXED_WEIGHT
 
   def linear_forward(self, x):
     """Linear-domain values `[batch, frames, features]` for a waveform `[batch, samples]`."""
@@ -64,7 +65,7 @@ class WaveformProblem:
 
   def prepare_target(self, target):
     """The target in the loss domain; `target` is linear-domain (or native) values."""
-    if self.forward_fn is not None or self.domain == "native":
+    if self.forward_fn is not None or self.domain in ("native", "mixed"):
       return target
     reference = tf.reduce_max(target, axis=[-2, -1], keepdims=True)
     return losses.to_domain(target, self.config, self.domain, self.compression, reference)
@@ -76,6 +77,12 @@ class WaveformProblem:
     if self.domain == "native":
       estimate = transforms.forward_frames_bins(x, self.config)
       return tf.reduce_mean(tf.square(estimate - target), axis=[-2, -1])
+    if self.domain == "mixed":
+      values = self.linear_forward(x)
+      compress = lambda v: losses.to_domain(v, self.config, "compressed", self.compression,
+                                            reference)
+      return (losses.relative_squared_error(values, target) + self.mixed_weight *
+              losses.relative_squared_error(compress(values), compress(target)))
     estimate = losses.to_domain(self.linear_forward(x), self.config, self.domain,
                                 self.compression, reference)
     if self.domain == "log":

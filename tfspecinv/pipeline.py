@@ -63,6 +63,7 @@ Progress.__doc__ = """Passed to the `progress` callback after each chunk.
 `remaining` is an estimate of the seconds left in the whole call (None if unknown)."""
 
 _GL_CHUNK = 16
+_GL_BUDGET_SHARE = 0.5
 _LBFGS_CHUNK = 10
 
 
@@ -221,6 +222,12 @@ class _Clock:
     self.start = time.perf_counter()
     self.budget = time_budget
 
+  def share(self, fraction):
+    """A clock with the same start whose budget is `fraction` of this one's."""
+    clock = _Clock(None if self.budget is None else self.budget * fraction)
+    clock.start = self.start
+    return clock
+
   def elapsed(self):
     return time.perf_counter() - self.start
 
@@ -240,7 +247,7 @@ class _Clock:
     return max(size, 0)
 
 
-def reconstruct(spectrogram, config, *, method="lbfgs", gl_iters=32, lbfgs_iters=100,
+def reconstruct(spectrogram, config, *, method="lbfgs", gl_iters=32, lbfgs_iters=200,
                 nnls_iters=200, domain="auto", compression=0.5, momentum=0.99,
                 joint_weight=1.0, time_budget=None, tolerance=0.0, seed=0, init="random",
                 length=None, forward_fn=None, target=None, progress=None,
@@ -259,13 +266,16 @@ def reconstruct(spectrogram, config, *, method="lbfgs", gl_iters=32, lbfgs_iters
     gl_iters: Griffin-Lim iterations (warm start).
     lbfgs_iters: L-BFGS iterations.
     nnls_iters: Projected-gradient steps of the mel -> linear NNLS.
-    domain: L-BFGS loss domain: 'auto', 'linear', 'compressed', 'log' or 'native'
-      ('auto': 'native' for MFCC, else 'linear').
+    domain: L-BFGS loss domain: 'auto', 'linear', 'compressed', 'mixed', 'log'
+      or 'native' ('auto': 'native' for MFCC, else 'mixed', which won on the
+      corpus benchmark: see bench/README.md).
     compression: Magnitude exponent for the 'compressed' domain / 'joint'.
     momentum: Griffin-Lim momentum (0.99 as librosa).
     joint_weight: Weight of the magnitude term for 'joint'.
     time_budget: Seconds for the whole call (None: no limit). Stages stop at
-      the chunk that would overrun it.
+      the chunk that would overrun it; Griffin-Lim gets at most half of it
+      when L-BFGS follows. Tracing on the first call of a process is not
+      bounded by it.
     tolerance: Stop L-BFGS when the relative loss change falls below this.
     seed: Seed of the random initial phase.
     init: Initial phase: 'random' or 'zeros'.
@@ -314,8 +324,11 @@ def reconstruct(spectrogram, config, *, method="lbfgs", gl_iters=32, lbfgs_iters
   signal = None
   try:
     t0 = clock.elapsed()
-    signal = _run_griffin_lim(eng, magnitude, gl_iters, momentum, init, seed, length, clock,
+    gl_clock = clock if method == "griffin_lim" else clock.share(_GL_BUDGET_SHARE)
+    signal = _run_griffin_lim(eng, magnitude, gl_iters, momentum, init, seed, length, gl_clock,
                               state, report)
+    if state["stop"] == "time_budget" and method != "griffin_lim":
+      state["stop"] = "iterations"  # Griffin-Lim used its share; L-BFGS takes the rest.
     stage_seconds["griffin_lim"] = clock.elapsed() - t0
     if method != "griffin_lim" and state["stop"] == "iterations" and lbfgs_iters > 0:
       t0 = clock.elapsed()
@@ -409,7 +422,7 @@ def _run_lbfgs(eng, method, signal, native, linear, magnitude, scale, domain, co
                clock, state, report):
   config = eng.config
   if domain == "auto":
-    domain = "native" if config.representation == "mfcc" else "linear"
+    domain = "native" if config.representation == "mfcc" else "mixed"
   state["domain"] = "joint" if method == "joint" else domain
   reference = tf.reduce_max(linear, axis=[1, 2], keepdims=True)
   if method == "joint":
