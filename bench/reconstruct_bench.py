@@ -674,7 +674,8 @@ def main(argv=None):
       parser.error(f"--clips {args.clips!r} matches none of {len(paths)} clips")
 
   t0 = time.perf_counter()
-  import tfspecinv  # noqa: E402  (timed: TensorFlow and TFP load here)
+  import tfspecinv  # noqa: E402
+  from tfspecinv import pipeline  # noqa: E402,F401  (timed: TensorFlow and TFP load here)
   import_s = time.perf_counter() - t0
   import librosa
   import tensorflow as tf
