@@ -93,6 +93,20 @@ def test_sigint_writes_best_so_far_and_exits_130(tmp_path, librosa_mel):
   assert not [name for name in os.listdir(tmp_path) if name.startswith(".tfspecinv-")]
 
 
+def test_db_relative_to_max_gives_a_usable_level(tmp_path, librosa_mel):
+  path, mel, n = librosa_mel
+  db_path = tmp_path / "db.npy"
+  np.save(db_path, librosa.power_to_db(mel, ref=np.max))
+  out = tmp_path / "o.wav"
+  process = _run(f"--input={db_path}", f"--output={out}", "--representation=mel", "--scale=db",
+                 "--ref=max", "--sample_rate=22050", "--n_fft=1024", "--hop_length=256",
+                 "--n_mels=80", "--fmax=8000", "--lbfgs_iters=20")
+  assert process.returncode == 0, process.stderr
+  samples, _ = soundfile.read(out)
+  assert 0.95 < np.abs(samples).max() <= 1.0
+  assert "peak-normalised" in process.stderr
+
+
 def test_existing_output_is_left_untouched(tmp_path, librosa_mel):
   path, _, _ = librosa_mel
   out = tmp_path / "exists.wav"

@@ -198,12 +198,20 @@ def _say(text):
 
 
 # ------------------------------------------------------------------ levels
-def _levels(waveform):
-  """Apply --normalize; returns the samples to write."""
+def _levels(waveform, config):
+  """Apply --normalize; returns the samples to write.
+
+  'auto' scales down what would clip, and peak-normalises when the input's
+  absolute gain was never stored (dB relative to the maximum).
+  """
   import numpy as np
   peak = float(np.max(np.abs(waveform))) if waveform.size else 0.0
   clips = FLAGS.subtype != "FLOAT" and peak > 1.0
-  if FLAGS.normalize == "peak" and peak > 0:
+  gain_unknown = config.scale == "db" and config.ref == "max"
+  if peak > 0 and (FLAGS.normalize == "peak" or (FLAGS.normalize == "auto" and gain_unknown)):
+    if FLAGS.normalize == "auto":
+      _say("note: the input is dB relative to its maximum (absolute level unknown); "
+           "output peak-normalised to 0.99 (--normalize=none to keep the raw level).")
     return waveform * (0.99 / peak)
   if clips and FLAGS.normalize == "auto":
     print(f"warning: peak {peak:.3g} would clip in {FLAGS.subtype}; scaled to 0.99 "
@@ -243,6 +251,11 @@ def _load_item(path, output):
   else:
     item.config = build_config()
     item.spectrogram = np.asarray(io_lib.read_array(path, FLAGS.key))
+    if item.spectrogram.ndim != 2:
+      raise _data_error(
+          f"{path}: the array has shape {item.spectrogram.shape}; the command line takes one "
+          "2-D spectrogram per file ([bins, frames], or [frames, bins] with "
+          "--layout=frames_bins): save one array per file or use the Python API for batches.")
   return item
 
 
@@ -302,7 +315,7 @@ def _quality(item, waveform, result, index):
 
 def _write_outputs(item, waveform, result, quality):
   from tfspecinv import io as io_lib
-  samples = _levels(waveform)
+  samples = _levels(waveform, item.config)
   io_lib.write_audio(item.output, samples, item.config.sample_rate, FLAGS.subtype,
                      FLAGS.overwrite)
   if FLAGS.report:
@@ -384,12 +397,12 @@ def run():
     raise UsageError("--input and --output are required (e.g. --input=speech.wav "
                      "--output=out.wav).")
   _check_plot_available()
-  _import_tensorflow_quietly()
   from tfspecinv.errors import SpecInvError  # pylint: disable=import-outside-toplevel
   pairs, folder = _plan_outputs(FLAGS.input, FLAGS.output)
   if folder and (FLAGS.report or FLAGS.plot):
     raise UsageError("--report and --plot take a single input file, not a folder.")
   _check_outputs_free(pairs)
+  _import_tensorflow_quietly()
   printer = ProgressPrinter(quiet=FLAGS.quiet)
   failures, items = [], []
   for source, output in pairs:

@@ -16,7 +16,7 @@ Objectives compare a representation in a *domain* that weighs errors:
 import tensorflow as tf
 
 __all__ = ["spectral_convergence", "spectral_convergence_db", "log_spectral_distance",
-           "DOMAINS", "to_domain", "relative_squared_error"]
+           "DOMAINS", "to_domain", "relative_squared_error", "floor_aware_residual"]
 
 DOMAINS = ("linear", "compressed", "mixed", "log", "native")
 _LOG_FLOOR = 1e-5
@@ -89,3 +89,24 @@ def to_domain(values, config, domain, compression, reference):
 def relative_squared_error(estimate, target):
   """`||estimate - target||^2 / ||target||^2` per example `[batch]`."""
   return _sum2(estimate - target) / tf.maximum(_sum2(target), tf.constant(1e-30, target.dtype))
+
+
+def floor_aware_residual(estimate, target, tolerance=1e-4):
+  """`estimate - target`, one-sided where the target sits at its per-example floor.
+
+  Cells of a clipped dB spectrogram (or one floored at `amin`) equal to the
+  minimum only say "at most this": an estimate below them costs nothing.
+
+  Args:
+    estimate: Tensor `[batch, frames, features]`.
+    target: Same shape.
+    tolerance: Cells within `tolerance * (max - min)` of the minimum count as floored.
+
+  Returns:
+    The residual, same shape.
+  """
+  low = tf.reduce_min(target, axis=[-2, -1], keepdims=True)
+  high = tf.reduce_max(target, axis=[-2, -1], keepdims=True)
+  floored = target <= low + tf.constant(tolerance, target.dtype) * (high - low)
+  residual = estimate - target
+  return tf.where(floored, tf.nn.relu(residual), residual)

@@ -71,23 +71,38 @@ class WaveformProblem:
     return losses.to_domain(target, self.config, self.domain, self.compression, reference)
 
   def loss(self, x, target, reference):
-    """Per-example loss `[batch]` for waveforms `x` and a prepared target."""
+    """Per-example loss `[batch]` for waveforms `x` and a prepared target.
+
+    When the input's scale has a floor (dB clipped at `top_db`, logs floored
+    at `amin`), target cells at that floor mean "at most this": only an
+    estimate above them is penalised.
+    """
     if self.forward_fn is not None:
       return losses.relative_squared_error(self.forward_fn(x), target)
     if self.domain == "native":
       estimate = transforms.forward_frames_bins(x, self.config)
-      return tf.reduce_mean(tf.square(estimate - target), axis=[-2, -1])
+      return tf.reduce_mean(tf.square(self._residual(estimate, target)), axis=[-2, -1])
+    values = self.linear_forward(x)
     if self.domain == "mixed":
-      values = self.linear_forward(x)
       compress = lambda v: losses.to_domain(v, self.config, "compressed", self.compression,
                                             reference)
-      return (losses.relative_squared_error(values, target) + self.mixed_weight *
-              losses.relative_squared_error(compress(values), compress(target)))
-    estimate = losses.to_domain(self.linear_forward(x), self.config, self.domain,
-                                self.compression, reference)
+      return (self._relative(values, target) +
+              self.mixed_weight * self._relative(compress(values), compress(target)))
+    estimate = losses.to_domain(values, self.config, self.domain, self.compression, reference)
     if self.domain == "log":
-      return tf.reduce_mean(tf.square(estimate - target), axis=[-2, -1])
-    return losses.relative_squared_error(estimate, target)
+      return tf.reduce_mean(tf.square(self._residual(estimate, target)), axis=[-2, -1])
+    return self._relative(estimate, target)
+
+  def _residual(self, estimate, target):
+    if self.config.scale not in ("db", "log"):
+      return estimate - target
+    return losses.floor_aware_residual(estimate, target)
+
+  def _relative(self, estimate, target):
+    residual = self._residual(estimate, target)
+    energy = tf.reduce_sum(tf.square(target), axis=[-2, -1])
+    return tf.reduce_sum(tf.square(residual), axis=[-2, -1]) / tf.maximum(
+        energy, tf.constant(1e-30, target.dtype))
 
 
 class JointStftProblem:

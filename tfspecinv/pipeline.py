@@ -197,6 +197,10 @@ def _feature_mismatch(shape, features, other, config):
 
 def _check_length(length, num_frames, config):
   if length is None:
+    if config.num_samples(num_frames) < 1:
+      raise SpecInvError(
+          f"the spectrogram has {num_frames} frame(s): too few to carry any samples with "
+          f"center={config.center}; give at least 2 frames.")
     return config.num_samples(num_frames)
   length = int(length)
   if length <= 0 or config.num_frames(length) != num_frames:
