@@ -57,6 +57,15 @@ flags.DEFINE_enum("normalize", "auto", ["auto", "peak", "none"],
 flags.DEFINE_enum("subtype", "PCM_16", ["PCM_16", "PCM_24", "FLOAT"], "Output sample format.")
 flags.DEFINE_boolean("quiet", False, "No progress output.")
 
+# Spectrogram pictures (.png/.jpg).
+flags.DEFINE_string("db_range", None, "For pictures: the dB values of the darkest and brightest "
+                    "colours, LOW,HIGH (e.g. -80,0 for amplitude_to_db(ref=np.max)).")
+flags.DEFINE_string("colormap", "gray", "For pictures: 'gray' or the matplotlib colormap used.")
+flags.DEFINE_enum("origin", "lower", ["lower", "upper"], "For pictures: where the low "
+                  "frequencies are ('lower' = bottom, as specshow draws them).")
+flags.DEFINE_boolean("resize", False, "For pictures: resample to the expected bins (and the "
+                     "frames of --length) instead of failing on a size mismatch.")
+
 # Representation (every field of SpectrogramConfig; unset means the convention's default).
 flags.DEFINE_enum("convention", "librosa", ["librosa", "torchaudio", "tf_signal"],
                   "Library whose defaults made the input.")
@@ -241,7 +250,10 @@ def _load_item(path, output):
   from tfspecinv import io as io_lib
   from tfspecinv import transforms
   item = _Item(path, output)
-  if io_lib.input_kind(path) == "audio":
+  kind = io_lib.input_kind(path)
+  if kind == "image":
+    _load_image(item)
+  elif kind == "audio":
     samples, sample_rate = io_lib.read_audio(path)
     item.config = build_config(file_sample_rate=sample_rate)
     item.reference_audio = samples
@@ -259,6 +271,40 @@ def _load_item(path, output):
   return item
 
 
+def _parse_db_range():
+  if FLAGS.db_range is None:
+    raise UsageError("pictures need --db_range=LOW,HIGH: the dB values of the darkest and "
+                     "brightest colours (e.g. --db_range=-80,0).")
+  try:
+    low, high = (float(v) for v in FLAGS.db_range.split(","))
+  except ValueError:
+    raise UsageError(f"--db_range={FLAGS.db_range!r}: use two numbers, LOW,HIGH "
+                     "(e.g. -80,0).") from None
+  if not high > low:
+    raise UsageError(f"--db_range={FLAGS.db_range!r}: HIGH must exceed LOW.")
+  return low, high
+
+
+def _load_image(item):
+  """A spectrogram picture: dB values, config for dB relative to the maximum."""
+  from tfspecinv import image  # pylint: disable=import-outside-toplevel
+  db_range = _parse_db_range()
+  defaults = {}
+  if not FLAGS["representation"].present:
+    defaults["representation"] = "stft"
+  if not FLAGS["power"].present:
+    defaults["power"] = 1.0
+  config = build_config().replace(**defaults)
+  item.config = image.image_config(config, db_range)
+  frames = None if FLAGS.length is None else item.config.num_frames(FLAGS.length)
+  values, note = image.read_spectrogram_image(
+      item.source, db_range, FLAGS.colormap, FLAGS.origin, (item.config.n_features, frames),
+      FLAGS.resize)
+  if note:
+    _say(f"{item.source}: {note}.")
+  item.spectrogram = values if item.config.layout == "bins_frames" else values.T
+
+
 def _plan_outputs(input_path, output_path):
   """(input file, output file) pairs; a folder maps to a folder."""
   from tfspecinv import io as io_lib
@@ -268,9 +314,9 @@ def _plan_outputs(input_path, output_path):
     os.makedirs(output_path, exist_ok=True)
     names = sorted(n for n in os.listdir(input_path)
                    if os.path.splitext(n)[1].lower() in io_lib.AUDIO_EXTENSIONS +
-                   io_lib.ARRAY_EXTENSIONS)
+                   io_lib.ARRAY_EXTENSIONS + io_lib.IMAGE_EXTENSIONS)
     if not names:
-      raise _data_error(f"{input_path} holds no .wav/.flac/.ogg/.npy/.npz files.")
+      raise _data_error(f"{input_path} holds no audio, .npy/.npz or picture files.")
     return [(os.path.join(input_path, n),
              os.path.join(output_path, os.path.splitext(n)[0] + ".wav")) for n in names], True
   if not os.path.exists(input_path):

@@ -19,20 +19,23 @@ __all__ = ["AUDIO_EXTENSIONS", "ARRAY_EXTENSIONS", "read_audio", "read_array", "
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 ARRAY_EXTENSIONS = (".npy", ".npz")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 
 
 def input_kind(path):
-  """'audio' or 'array' from the file extension; raises for anything else."""
+  """'audio', 'array' or 'image' from the file extension; raises for anything else."""
   ext = os.path.splitext(path)[1].lower()
   if ext in AUDIO_EXTENSIONS:
     return "audio"
   if ext in ARRAY_EXTENSIONS:
     return "array"
+  if ext in IMAGE_EXTENSIONS:
+    return "image"
   raise SpecInvError(
       f"{path}: unknown file type {ext or '(no extension)'!r}; use audio "
-      f"({', '.join(AUDIO_EXTENSIONS)}) for a round trip or a spectrogram array "
-      f"({', '.join(ARRAY_EXTENSIONS)}) to invert.")
+      f"({', '.join(AUDIO_EXTENSIONS)}) for a round trip, a spectrogram array "
+      f"({', '.join(ARRAY_EXTENSIONS)}) or a picture ({', '.join(IMAGE_EXTENSIONS)}) to invert.")
 
 
 def read_audio(path):
