@@ -85,6 +85,14 @@ def mfcc_of_mel(mel, n_mfcc):
   return librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=n_mfcc)
 
 
+def implied_mel_sc(M, C):
+  """SC (dB) of `librosa.feature.inverse.mfcc_to_mel(C)` vs M: the smooth mel that C
+  describes (first stage of mfcc_to_audio), a reference for how much the MFCC truncation
+  alone costs in mel SC. Not a bound: a waveform can land nearer M."""
+  import librosa
+  return rb.sc_db(librosa.feature.inverse.mfcc_to_mel(C, n_mels=N_MELS), M)
+
+
 def engine_config(tfspecinv, n_mfcc):
   return tfspecinv.SpectrogramConfig.librosa(sample_rate=SR, n_fft=N_FFT, hop_length=HOP,
                                              n_mels=N_MELS, n_mfcc=n_mfcc,
@@ -142,6 +150,8 @@ def median_of(group, results, method, key):
 # ---------------------------------------------------------------------- tables
 def tables_for_k(k, clips, results, warm):
   prefix = f"K={k}:"
+  diff_note = ("eng-lib: engine minus librosa per clip; on the median rows it is the median "
+               "of those differences, not the difference of the medians")
   tables = [
       rb.metric_table(f"{prefix} MFCC spectral convergence, dB (lower is better)", clips,
                       results, METHODS, "mfcc_sc", "{:.2f}",
@@ -150,7 +160,12 @@ def tables_for_k(k, clips, results, warm):
       rb.metric_table(f"{prefix} mel spectral convergence (128-band power), dB "
                       "(lower is better)", clips, results, METHODS, "mel_sc", "{:.2f}",
                       [("eng-lib", "{:+.2f}", lambda c, p: rb._get(p, "engine", "mel_sc") -
-                        rb._get(p, "librosa", "mel_sc"))]),
+                        rb._get(p, "librosa", "mel_sc")),
+                       ("mfcc_to_mel", "{:.2f}",
+                        lambda c, p: rb._get(p, "librosa", "implied_mel_sc"))],
+                      notes=["mfcc_to_mel: SC of librosa.feature.inverse.mfcc_to_mel(C) vs M, "
+                             "the smooth mel C describes (a reference for the information the "
+                             "truncation to K coefficients loses, not a bound)"]),
   ]
   if rb._pesq is not None:
     tables.append(rb.metric_table(
@@ -166,6 +181,7 @@ def tables_for_k(k, clips, results, warm):
   diffs = [abs(per["engine"]["self_sc"] - per["engine"]["mfcc_sc"])
            for per in results.values() if "engine" in per and np.isfinite(
                per["engine"].get("self_sc", np.nan))]
+  tables[0].notes.append(diff_note)
   if diffs:
     tables[0].notes.append(
         f"engine-reported result.spectral_convergence_db vs this script's MFCC SC: max |diff| "
@@ -232,7 +248,12 @@ def summary_and_verdicts(ks, clips, all_results):
           continue
         wins.append(bool(e < l if better == "lower" else e > l))
         counts = "" if ne == nl == len(group) else f" [n eng {ne}, lib {nl}]"
-        sub.append(f"{group_name} {fmt.format(e)} vs {fmt.format(l)}{counts}")
+        pairs = [(results[c.name].get("engine", {}).get(key, np.nan),
+                  results[c.name].get("librosa", {}).get(key, np.nan)) for c in group]
+        pairs = [(a, b) for a, b in pairs if np.isfinite(a) and np.isfinite(b)]
+        better_on = sum((a < b) if better == "lower" else (a > b) for a, b in pairs)
+        sub.append(f"{group_name} {fmt.format(e)} vs {fmt.format(l)}{counts}, engine better "
+                   f"on {better_on}/{len(pairs)} clips")
       overall = overall and all(wins)
       parts.append(f"{header} {'better' if all(wins) else 'NOT better'} "
                    f"(eng vs lib: {'; '.join(sub)})")
@@ -275,6 +296,7 @@ def run_k(tfspecinv, k, clips, mels):
                         lambda: rb.timed(librosa_invert, C, len(clip.y)))
     if out:
       per["librosa"] = score(clip, out[0], out[1], M, C)
+      per["librosa"]["implied_mel_sc"] = implied_mel_sc(M, C)
     out = rb.run_safely(f"K={k} engine on {clip.name}",
                         lambda: rb.timed(engine_invert, tfspecinv, C, cfg, len(clip.y)))
     if out:

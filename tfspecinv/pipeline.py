@@ -34,7 +34,8 @@ from tfspecinv import scaling
 from tfspecinv import transforms
 from tfspecinv.errors import SpecInvError
 
-__all__ = ["reconstruct", "ReconstructionResult", "Progress", "Engine", "METHODS"]
+__all__ = ["reconstruct", "reconstruct_graph", "ReconstructionResult", "Progress", "Engine",
+           "METHODS"]
 
 METHODS = ("griffin_lim", "lbfgs", "joint")
 
@@ -83,19 +84,7 @@ class Engine:
 
   # ----------------------------------------------------------- target side
   def _linear_magnitude(self, values, nnls_iterations):
-    """Native values `[batch, frames, features]` -> (linear values, |STFT| estimate)."""
-    config = self.config
-    if config.representation == "mfcc":
-      inverse = np.linalg.pinv(mfcc_lib.dct_matrix(config).T *
-                               mfcc_lib.lifter_weights(config)[None, :])
-      values = tf.linalg.matmul(values, tf.constant(inverse, values.dtype))
-    linear = tf.nn.relu(scaling.unscale_amplitude(values, config))
-    if config.representation == "stft":
-      bins = linear
-    else:
-      bins = mel_lib.nnls_frames_bins(linear, config, nnls_iterations)
-    magnitude = tf.sqrt(bins) if config.power == 2 else bins
-    return linear, magnitude
+    return linear_magnitude(values, self.config, nnls_iterations)
 
   def _evaluate(self, normalised_signal, signal, native, normalised_linear):
     """Spectral convergence (dB) against the given representation, `[batch]`.
@@ -130,6 +119,75 @@ class Engine:
       runner = optimize.LbfgsRunner(problem.loss, specs, self.dtype, jit_compile)
       self._runners[key] = (problem, runner)
     return self._runners[key]
+
+
+def linear_magnitude(values, config, nnls_iterations):
+  """Native values `[batch, frames, features]` -> (linear values, |STFT| estimate).
+
+  Undoes the amplitude scale (and the DCT for MFCC, by least squares), then
+  estimates linear magnitudes from a mel spectrogram by NNLS.
+  """
+  if config.representation == "mfcc":
+    inverse = np.linalg.pinv(mfcc_lib.dct_matrix(config).T *
+                             mfcc_lib.lifter_weights(config)[None, :])
+    values = tf.linalg.matmul(values, tf.constant(inverse, values.dtype))
+  linear = tf.nn.relu(scaling.unscale_amplitude(values, config))
+  if config.representation == "stft":
+    bins = linear
+  else:
+    bins = mel_lib.nnls_frames_bins(linear, config, nnls_iterations)
+  magnitude = tf.sqrt(bins) if config.power == 2 else bins
+  return linear, magnitude
+
+
+def reconstruct_graph(values, config, gl_iters=32, lbfgs_iters=200, nnls_iters=200,
+                      domain="auto", compression=0.5, momentum=0.99, seed=0):
+  """The whole pipeline as TensorFlow ops, for graphs, Keras layers and SavedModels.
+
+  No Python runs per iteration or per call, so it can be traced into a
+  `tf.function`, a `tf.data` map or a SavedModel; iteration counts are fixed
+  (no time budget or progress; use `reconstruct` for those).
+
+  Args:
+    values: float Tensor `[batch, frames, features]` (internal layout) in
+      `config.scale`.
+    config: A `SpectrogramConfig`.
+    gl_iters, lbfgs_iters, nnls_iters: Iterations per stage (int or int32 Tensor).
+    domain: Loss domain ('auto' as in `reconstruct`).
+    compression: Magnitude exponent of the compressed term.
+    momentum: Griffin-Lim momentum.
+    seed: Seed of the random initial phase (Python int).
+
+  Returns:
+    Tensor `[batch, samples]`, `samples = config.num_samples(frames)`.
+  """
+  if domain == "auto":
+    domain = "native" if config.representation == "mfcc" else "mixed"
+  dtype = values.dtype
+  linear, magnitude = linear_magnitude(values, config, nnls_iters)
+  peak = tf.reduce_max(magnitude, axis=[1, 2], keepdims=True)
+  scale = tf.where(peak > 0, peak, tf.ones_like(peak))
+  magnitude = magnitude / scale
+  length = tf.constant(-1)
+  runner = gl_lib.GriffinLim(config)
+  state = runner.start(magnitude, "random", seed)
+  angles, rebuilt = runner._body(magnitude, state.angles, state.rebuilt,  # pylint: disable=protected-access
+                                 tf.cast(gl_iters, tf.int32), tf.cast(momentum, dtype), length)
+  magnitude_c = tf.complex(magnitude, tf.zeros_like(magnitude))
+  signal = transforms._istft_flat(magnitude_c * angles, config, length)  # pylint: disable=protected-access
+  problem = optimize.WaveformProblem(config, domain, compression)
+  gain = tf.reshape(scale, [-1, 1])
+  if domain == "native":
+    args, position = (values, tf.reduce_max(linear, axis=[1, 2], keepdims=True)), signal * gain
+  else:
+    target = problem.prepare_target(linear / _linear_scale(scale, config))
+    args, position = (target, tf.ones_like(peak)), signal
+  lbfgs = optimize.LbfgsRunner(problem.loss, [], dtype)
+  results = lbfgs._start_body(position, *args)  # pylint: disable=protected-access
+  results = lbfgs._run_body(results, tf.cast(lbfgs_iters, tf.int32),  # pylint: disable=protected-access
+                            tf.constant(0.0, dtype), *args)
+  signal = results.position if domain == "native" else results.position * gain
+  return tf.where(tf.reshape(peak, [-1, 1]) <= 0, tf.zeros_like(signal), signal)
 
 
 @functools.lru_cache(maxsize=8)
