@@ -211,6 +211,10 @@ def tables_for_k(k, clips, results, warm):
   return tables
 
 
+# Median differences smaller than these are flagged "near-tie" in the verdicts
+# (librosa's unseeded Griffin-Lim moves its medians by about this much between runs).
+TIE = {"mfcc_sc": 0.1, "mel_sc": 0.1, "pesq": 0.03}
+
 # metric key, header, better ('lower'/'higher'), format, part of the verdict
 METRICS = [("mfcc_sc", "MFCC SC dB", "lower", "{:.2f}", True),
            ("mel_sc", "mel SC dB", "lower", "{:.2f}", True),
@@ -252,7 +256,8 @@ def summary_and_verdicts(ks, clips, all_results):
                   results[c.name].get("librosa", {}).get(key, np.nan)) for c in group]
         pairs = [(a, b) for a, b in pairs if np.isfinite(a) and np.isfinite(b)]
         better_on = sum((a < b) if better == "lower" else (a > b) for a, b in pairs)
-        sub.append(f"{group_name} {fmt.format(e)} vs {fmt.format(l)}{counts}, engine better "
+        close = " NEAR-TIE" if abs(e - l) < TIE.get(key, 0.0) else ""
+        sub.append(f"{group_name} {e:.3f} vs {l:.3f}{close}{counts}, engine better "
                    f"on {better_on}/{len(pairs)} clips")
       overall = overall and all(wins)
       parts.append(f"{header} {'better' if all(wins) else 'NOT better'} "
@@ -262,6 +267,9 @@ def summary_and_verdicts(ks, clips, all_results):
       parts.append("PESQ n/a (pesq not importable)")
     verdicts.append(f"K={k}: engine median beats librosa on MFCC SC, mel SC and PESQ "
                     f"(real and all clips): {'YES' if overall else 'NO'} -- " + "; ".join(parts))
+  table.notes.append("verdicts compare unrounded medians (3 decimals shown); NEAR-TIE: "
+                     "|difference| below " + ", ".join(f"{k} {v:g}" for k, v in TIE.items()) +
+                     ", within the run-to-run spread of librosa's unseeded Griffin-Lim")
   table.notes.append("engine rows are in bold in the markdown; SC lower is better, "
                      "PESQ/STOI higher is better")
   return table, verdicts

@@ -224,3 +224,40 @@ def test_length_must_match_frames():
 def test_bad_arguments(argument):
   with pytest.raises(SpecInvError):
     tfspecinv.reconstruct(np.ones((257, 40)), STFT_CONFIG, **argument)
+
+
+def test_clipped_db_floor_is_treated_as_an_upper_bound():
+  from tfspecinv import losses  # pylint: disable=import-outside-toplevel
+  target = tf.constant([[[-40.0, -40.0, -10.0, 0.0]]])
+  estimate = tf.constant([[[-60.0, -30.0, -12.0, 0.0]]])
+  residual = losses.floor_aware_residual(estimate, target).numpy().ravel()
+  # Below the floor costs nothing; above it, and anywhere else, the usual residual.
+  np.testing.assert_allclose(residual, [0.0, 10.0, -2.0, 0.0])
+  y = _clip()
+  config = MEL_CONFIG.replace(scale="db", ref="max", top_db=40.0)
+  clipped = librosa.power_to_db(_mel(y), ref=np.max, top_db=40.0)
+  assert np.mean(clipped <= clipped.min() + 1e-3) > 0.1  # A real floor to respect.
+  waveform, _ = tfspecinv.reconstruct(clipped, config, length=len(y))
+  rebuilt = librosa.power_to_db(_mel(waveform.astype(np.float64)), ref=np.max, top_db=40.0)
+  assert _sc_db(rebuilt, clipped) < -30.0
+
+
+def test_tf_signal_mfcc_is_inverted():
+  """tf.signal's documented recipe: |stft| -> mel (HTK, in mel) -> log(+1e-6) -> MFCC."""
+  y = _clip(0.5).astype(np.float32)
+  config = tfspecinv.SpectrogramConfig.tf_signal(sample_rate=SR, n_fft=512, hop_length=128,
+                                                 n_mels=64, fmin=80.0, fmax=7600.0,
+                                                 representation="mfcc", scale="log", n_mfcc=40)
+
+  def tf_mfcc(signal):
+    stfts = tf.signal.stft(signal, frame_length=512, frame_step=128, fft_length=512)
+    matrix = tf.signal.linear_to_mel_weight_matrix(64, 257, SR, 80.0, 7600.0)
+    mel = tf.tensordot(tf.abs(stfts), matrix, 1)
+    return tf.signal.mfccs_from_log_mel_spectrograms(tf.math.log(mel + 1e-6))[..., :40]
+
+  target = tf_mfcc(tf.constant(y)).numpy()  # [frames, 40]: the tf.signal layout
+  waveform, result = tfspecinv.reconstruct(target, config, length=len(y))
+  assert result.domain == "native"
+  assert _sc_db(tf_mfcc(tf.constant(waveform)).numpy(), target) < -20.0
+  assert abs(float(result.spectral_convergence_db) -
+             _sc_db(tf_mfcc(tf.constant(waveform)).numpy(), target)) < 0.5
