@@ -104,6 +104,8 @@ def test_cli_catalogue(tmp_path, name, array, config, message):
 
 @pytest.mark.parametrize("case, files, flags, message", [
     ("4-D array", {"in.npy": np.ones((2, 2, 9, 12))}, [], "2-D spectrogram"),
+    ("1-D array", {"in.npy": np.ones(9)}, [], "2-D spectrogram"),
+    ("empty array", {"in.npy": np.ones((9, 0))}, [], "empty"),
     ("truncated npy", {"in.npy": b"\x93NUMPY\x01\x00v\x00{'descr'"}, [], "corrupt"),
     ("corrupt wav", {"in.wav": b"RIFF\x10\x00\x00\x00WAVEfmt "}, [], "corrupt"),
     ("fmax above Nyquist", {"in.npy": np.ones((9, 12))}, ["--fmax=5000"], "Nyquist"),
@@ -124,11 +126,14 @@ def test_cli_file_and_setting_errors(tmp_path, case, files, flags, message):
   _check_one_line_failure(process, message, tmp_path, list(files))
 
 
-def test_cli_silence_gives_silence(tmp_path):
-  np.save(tmp_path / "in.npy", np.zeros((9, 12)))
+@pytest.mark.parametrize("values", [np.zeros((9, 12)), np.full((9, 12), 1e30)],
+                         ids=["silence", "huge"])
+def test_cli_silence_and_huge_values(tmp_path, values):
+  np.save(tmp_path / "in.npy", values)
   process = _cli(f"--input={tmp_path / 'in.npy'}", f"--output={tmp_path / 'o.wav'}",
                  *CLI_FLAGS["SMALL"], "--gl_iters=2", "--lbfgs_iters=2", "--quiet")
   assert process.returncode == 0, process.stderr
   import soundfile  # pylint: disable=import-outside-toplevel
   samples, _ = soundfile.read(tmp_path / "o.wav")
-  assert len(samples) > 0 and np.all(samples == 0)
+  assert len(samples) > 0 and np.all(np.isfinite(samples))
+  assert np.all(samples == 0) == (values.max() == 0)

@@ -94,8 +94,9 @@ class WaveformProblem:
     return self._relative(estimate, target)
 
   def _residual(self, estimate, target):
-    if self.config.scale not in ("db", "log"):
-      return estimate - target
+    floored_input = self.config.scale in ("db", "log")
+    if not floored_input or (self.domain == "native" and self.config.representation == "mfcc"):
+      return estimate - target  # MFCCs mix all bands: no cell of theirs is a floor.
     return losses.floor_aware_residual(estimate, target)
 
   def _relative(self, estimate, target):

@@ -241,12 +241,17 @@ def stft(signal, config, name=None):
     SpecInvError: for a non-float dtype or a signal shorter than one frame.
   """
   with tf.name_scope(name or "stft"):
-    x = tf.convert_to_tensor(signal)
-    _real_dtype(x, "signal")
-    _check_signal(x, config)
-    flat, batch_shape = layout.flatten_batch(x, 1)
-    spec = _stft_flat(flat, config)
-    return layout.from_frames_bins(layout.unflatten_batch(spec, batch_shape, 2), config)
+    return _per_signal(signal, config, _stft_flat)
+
+
+def _per_signal(signal, config, flat_fn):
+  """Check `[..., samples]`, apply `flat_fn` to `[batch, samples]`, restore batch and layout."""
+  x = tf.convert_to_tensor(signal)
+  _real_dtype(x, "signal")
+  _check_signal(x, config)
+  flat, batch_shape = layout.flatten_batch(x, 1)
+  values = flat_fn(flat, config)
+  return layout.from_frames_bins(layout.unflatten_batch(values, batch_shape, 2), config)
 
 
 def istft(stft_matrix, config, length=None, name=None):
@@ -383,12 +388,7 @@ def forward(signal, config, name=None):
     float Tensor `[..., features, frames]` (or frames_bins layout).
   """
   with tf.name_scope(name or "forward"):
-    x = tf.convert_to_tensor(signal)
-    _real_dtype(x, "signal")
-    _check_signal(x, config)
-    flat, batch_shape = layout.flatten_batch(x, 1)
-    values = forward_frames_bins(flat, config)
-    return layout.from_frames_bins(layout.unflatten_batch(values, batch_shape, 2), config)
+    return _per_signal(signal, config, forward_frames_bins)
 
 
 class CompiledTransforms:
