@@ -80,8 +80,9 @@ class WaveformProblem:
     if self.forward_fn is not None:
       return losses.relative_squared_error(self.forward_fn(x), target)
     if self.domain == "native":
-      estimate = transforms.forward_frames_bins(x, self.config)
-      return tf.reduce_mean(tf.square(self._residual(estimate, target)), axis=[-2, -1])
+      # Relative to the target's energy, so dB/MFCC values of any size give a
+      # well-scaled problem (the line search starts from a unit step).
+      return self._relative(transforms.forward_frames_bins(x, self.config), target)
     values = self.linear_forward(x)
     if self.domain == "mixed":
       compress = lambda v: losses.to_domain(v, self.config, "compressed", self.compression,

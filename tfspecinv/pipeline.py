@@ -48,7 +48,8 @@ ReconstructionResult.__doc__ = """What `reconstruct` did.
 Fields:
   method: 'griffin_lim', 'lbfgs' or 'joint'.
   stop_reason: 'iterations' (caps reached), 'converged' (tolerance met),
-    'time_budget', 'interrupted' (Ctrl-C: the best result so far was kept).
+    'stalled' (the line search found no further decrease), 'time_budget',
+    'interrupted' (Ctrl-C: the best result so far was kept).
   gl_iterations, lbfgs_iterations, lbfgs_evaluations: work done.
   seconds: wall time of the whole call; stage_seconds: dict per stage.
   loss_history: list of (stage, iteration, mean loss) at chunk ends.
@@ -532,7 +533,9 @@ def _run_lbfgs(eng, method, signal, native, linear, magnitude, scale, domain, co
     state["evals"] = int(results.num_objective_evaluations)
     report("lbfgs", done, iterations, tf.reduce_mean(results.objective_value).numpy())
     if advanced < size:
-      state["stop"] = "converged"
+      # TFP stops when every example converged, or when a line search failed
+      # (no further decrease found: the position is still the best so far).
+      state["stop"] = "stalled" if bool(tf.reduce_any(results.failed)) else "converged"
       break
   return state["best"]
 
