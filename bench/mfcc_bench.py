@@ -110,12 +110,7 @@ def engine_invert(tfspecinv, C, cfg, length):
 
 
 def score(clip, waveform, seconds, M, C, extra=None):
-  waveform = np.asarray(waveform, np.float64).reshape(-1)
-  if len(waveform) != len(clip.y):
-    note(f"{clip.name}: output has {len(waveform)} samples, input {len(clip.y)}")
-  if not np.all(np.isfinite(waveform)):
-    note(f"{clip.name}: non-finite samples in an output; replaced by 0 for scoring")
-    waveform = np.nan_to_num(waveform)
+  waveform = rb.checked_waveform(clip, waveform)
   M_hat = mel_of(waveform)
   C_hat = mfcc_of_mel(M_hat, C.shape[0])
   row = {"mfcc_sc": rb.sc_db(C_hat, C), "mel_sc": rb.sc_db(M_hat, M), "s": seconds,

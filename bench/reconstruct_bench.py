@@ -159,14 +159,20 @@ def perceptual(clip, waveform):
   return out
 
 
-def score(clip, waveform, seconds, representation, target, extra=None):
-  """All metrics for one reconstruction; `target` is the given representation."""
+def checked_waveform(clip, waveform):
+  """float64 `[samples]`, with a note for a wrong length or non-finite samples (zeroed)."""
   waveform = np.asarray(waveform, np.float64).reshape(-1)
   if len(waveform) != len(clip.y):
     note(f"{clip.name}: output has {len(waveform)} samples, input {len(clip.y)}")
   if not np.all(np.isfinite(waveform)):
     note(f"{clip.name}: non-finite samples in an output; replaced by 0 for scoring")
     waveform = np.nan_to_num(waveform)
+  return waveform
+
+
+def score(clip, waveform, seconds, representation, target, extra=None):
+  """All metrics for one reconstruction; `target` is the given representation."""
+  waveform = checked_waveform(clip, waveform)
   if representation == "mel":
     estimate = mel_of(waveform)
     p_est, p_tgt = estimate, target
