@@ -312,17 +312,10 @@ def run_k(tfspecinv, k, clips, mels):
 
 
 def main(argv=None):
-  default_corpus = os.path.normpath(os.path.join(_REPO, "..", "shared", "corpus"))
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  parser.add_argument("--corpus", default=default_corpus,
-                      help=f"folder of .wav clips (default {default_corpus})")
-  parser.add_argument("--clips", default=None,
-                      help="glob(s) on clip file names, comma-separated, e.g. 'speech_*'")
+  rb.add_corpus_arguments(parser)
   parser.add_argument("--n-mfcc", default="40,80",
                       help="comma-separated MFCC counts (of 128 mels), default 40,80")
-  parser.add_argument("--max-seconds", type=float, default=None,
-                      help="truncate every clip to this many seconds")
-  parser.add_argument("--results-dir", default=os.path.join(_REPO, "bench", "results"))
   args = parser.parse_args(argv)
 
   try:

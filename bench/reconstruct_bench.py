@@ -643,18 +643,23 @@ def experiment_speed(tfspecinv, clip, env, repeats=3):
 
 
 # ------------------------------------------------------------------------ main
-def main(argv=None):
+def add_corpus_arguments(parser):
+  """--corpus, --clips, --max-seconds and --results-dir, shared by the bench scripts."""
   default_corpus = os.path.normpath(os.path.join(_REPO, "..", "shared", "corpus"))
-  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--corpus", default=default_corpus, help="folder of .wav clips "
                       f"(default {default_corpus})")
   parser.add_argument("--clips", default=None,
                       help="glob(s) on clip file names, comma-separated, e.g. 'speech_*'")
-  parser.add_argument("--experiments", default="mel,linear,speed",
-                      help="comma-separated subset of mel,linear,speed")
   parser.add_argument("--max-seconds", type=float, default=None,
                       help="truncate every clip to this many seconds")
   parser.add_argument("--results-dir", default=os.path.join(_REPO, "bench", "results"))
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  add_corpus_arguments(parser)
+  parser.add_argument("--experiments", default="mel,linear,speed",
+                      help="comma-separated subset of mel,linear,speed")
   parser.add_argument("--gl-iters", type=int, default=2000,
                       help="B: gl_iters of the 'lbfgs GL2000' engine run")
   parser.add_argument("--lbfgs-iters", type=int, default=2000,
