@@ -347,11 +347,7 @@ def main(argv=None):
   header = [
       "# tfspecinv MFCC inversion benchmark",
       "",
-      f"- {time.strftime('%Y-%m-%d %H:%M')}, {platform.platform()}, {os.cpu_count()} CPUs, "
-      f"load average at start {os.getloadavg()[0]:.2f} (timings are noisy on a shared machine)",
-      f"- Python {platform.python_version()}, tensorflow {tf.__version__}, tfspecinv "
-      f"{getattr(tfspecinv, '__version__', '?')}, librosa {librosa.__version__}, "
-      f"numpy {np.__version__}",
+      *rb.machine_lines(tf, tfspecinv, librosa),
       f"- corpus {args.corpus}; {SR} Hz, n_fft {N_FFT}, hop {HOP}, {N_MELS} Slaney mels "
       f"(fmax sr/2), power 2, power_to_db(top_db=80), ortho DCT-II, lifter 0; n_mfcc "
       f"{', '.join(map(str, ks))}" + (f"; clips truncated to {args.max_seconds:g} s"

@@ -643,6 +643,17 @@ def experiment_speed(tfspecinv, clip, env, repeats=3):
 
 
 # ------------------------------------------------------------------------ main
+def machine_lines(tf, tfspecinv, librosa):
+  """Markdown header lines: date, machine, load and library versions."""
+  return [
+      f"- {time.strftime('%Y-%m-%d %H:%M')}, {platform.platform()}, {os.cpu_count()} CPUs, "
+      f"load average at start {os.getloadavg()[0]:.2f} (timings are noisy on a shared machine)",
+      f"- Python {platform.python_version()}, tensorflow {tf.__version__}, tfspecinv "
+      f"{getattr(tfspecinv, '__version__', '?')}, librosa {librosa.__version__}, "
+      f"numpy {np.__version__}",
+  ]
+
+
 def add_corpus_arguments(parser):
   """--corpus, --clips, --max-seconds and --results-dir, shared by the bench scripts."""
   default_corpus = os.path.normpath(os.path.join(_REPO, "..", "shared", "corpus"))
@@ -695,11 +706,7 @@ def main(argv=None):
   header = [
       "# tfspecinv reconstruction benchmark",
       "",
-      f"- {time.strftime('%Y-%m-%d %H:%M')}, {platform.platform()}, {os.cpu_count()} CPUs, "
-      f"load average at start {os.getloadavg()[0]:.2f} (timings are noisy on a shared machine)",
-      f"- Python {platform.python_version()}, tensorflow {tf.__version__}, tfspecinv "
-      f"{getattr(tfspecinv, '__version__', '?')}, librosa {librosa.__version__}, "
-      f"numpy {np.__version__}",
+      *machine_lines(tf, tfspecinv, librosa),
       f"- corpus {args.corpus}; {SR} Hz, n_fft {N_FFT}, hop {HOP}; inputs made by librosa; "
       f"clips truncated to {args.max_seconds} s" if args.max_seconds else
       f"- corpus {args.corpus}; {SR} Hz, n_fft {N_FFT}, hop {HOP}; inputs made by librosa",
