@@ -15,6 +15,8 @@ import soundfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "samples", "speech_female_ljspeech.wav")
 MAIN = os.path.join(ROOT, "main.py")
+MEL_FLAGS = ("--representation=mel", "--sample_rate=22050", "--n_fft=1024", "--hop_length=256",
+             "--n_mels=80", "--fmax=8000")
 
 
 def _run(*args, timeout=300):
@@ -167,13 +169,49 @@ def test_folder_continues_past_a_bad_file(tmp_path, librosa_mel):
   np.save(folder / "a.npy", mel[:, :40])
   np.save(folder / "b.npy", mel[:, 40:80])
   (folder / "c.npy").write_bytes(b"not an array")
-  process = _run(f"--input={folder}", f"--output={out}", "--representation=mel",
-                 "--sample_rate=22050", "--n_fft=1024", "--hop_length=256", "--n_mels=80",
-                 "--fmax=8000", "--lbfgs_iters=10", "--batch_size=2")
+  process = _run(f"--input={folder}", f"--output={out}", *MEL_FLAGS, "--lbfgs_iters=10",
+                 "--batch_size=2")
   assert process.returncode == 1
   assert sorted(os.listdir(out)) == ["a.wav", "b.wav"]
   assert "1 of 3 inputs failed" in process.stderr and "c.npy" in process.stderr
   _no_traceback(process)
+
+
+def test_tfrecord_file_of_spectrograms_into_a_folder(tmp_path, librosa_mel):
+  from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
+  _, mel, _ = librosa_mel
+  path, out = tmp_path / "mels.tfrecord", tmp_path / "wavs"
+  io_lib.write_tfrecord(str(path), [mel[:, :40], mel[:, 40:80], mel[None, :, :40]],
+                        names=["first", "second", "batched"])
+  process = _run(f"--input={path}", f"--output={out}", *MEL_FLAGS, "--lbfgs_iters=10",
+                 "--batch_size=2")
+  assert process.returncode == 1
+  assert sorted(os.listdir(out)) == ["first.wav", "second.wav"]
+  assert "1 of 3 inputs failed" in process.stderr and "[2]" in process.stderr
+  assert soundfile.info(str(out / "first.wav")).frames == 39 * 256
+  _no_traceback(process)
+
+
+def test_block_mode_streams_long_inputs(tmp_path, librosa_mel):
+  path, mel, n = librosa_mel
+  out, report = tmp_path / "o.wav", tmp_path / "r.json"
+  common = [f"--input={path}", *MEL_FLAGS, "--block_frames=24"]
+  process = _run(*common, f"--output={out}", f"--length={n}", "--lbfgs_iters=40",
+                 f"--report={report}")
+  assert process.returncode == 0, process.stderr
+  assert "blocks of 24 frames" in process.stderr
+  samples, sr = soundfile.read(out)
+  assert len(samples) == n
+  rebuilt = librosa.feature.melspectrogram(y=samples, sr=sr, n_fft=1024, hop_length=256,
+                                           n_mels=80, fmax=8000, power=2)
+  assert 20 * np.log10(np.linalg.norm(rebuilt - mel) / np.linalg.norm(mel)) <= -25.0
+  data = json.loads(report.read_text())
+  assert data["block_mode"] and data["blocks"] == data["blocks_done"] >= 3
+  assert sorted(os.listdir(tmp_path)) == ["o.wav", "r.json"]  # No temporary files left.
+  refused = _run(*common, f"--output={tmp_path / 'p.wav'}", f"--plot={tmp_path / 'p.png'}")
+  assert refused.returncode == 1 and "--block_frames=0" in refused.stderr
+  assert not (tmp_path / "p.wav").exists()
+  _no_traceback(refused)
 
 
 def test_readme_commands_are_what_ci_runs():

@@ -21,6 +21,7 @@ _EXPORTS = {
     "log_spectral_distance": "losses", "spectral_convergence": "losses",
     "spectral_convergence_db": "losses",
     "Progress": "pipeline", "ReconstructionResult": "pipeline", "reconstruct": "pipeline",
+    "reconstruct_long": "longform", "LongResult": "longform",
 }
 
 __all__ = sorted(_EXPORTS)

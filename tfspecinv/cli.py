@@ -40,12 +40,15 @@ FLAGS = flags.FLAGS
 
 # Input and output.
 flags.DEFINE_string("input", None, "Input: a .wav/.flac/.ogg (round trip), a .npy/.npz "
-                    "spectrogram, or a folder of them.")
-flags.DEFINE_string("output", None, "Output .wav (or a folder when --input is a folder).")
+                    "spectrogram, a .png/.jpg picture, a folder of them, or a .tfrecord file "
+                    "of spectrograms.")
+flags.DEFINE_string("output", None, "Output .wav (or a folder when --input is a folder or a "
+                    "TFRecord file).")
 flags.DEFINE_enum("layout", None, ["bins_frames", "frames_bins"],
                   "How arrays are stored: [bins, frames] (librosa, torchaudio) or "
                   "[frames, bins] (tf.signal). Default: the convention's.")
-flags.DEFINE_string("key", None, "Array name inside a .npz with several arrays.")
+flags.DEFINE_string("key", None, "Array name inside a .npz with several arrays; feature name "
+                    "in a TFRecord file (default 'spectrogram').")
 flags.DEFINE_boolean("overwrite", False, "Replace existing output files.")
 flags.DEFINE_string("report", None, "Write a JSON report (config, iterations, time, loss "
                     "history, quality) to this path.")
@@ -104,6 +107,12 @@ flags.DEFINE_integer("seed", 0, "Seed of the random initial phase.")
 flags.DEFINE_boolean("jit", False, "Compile the L-BFGS loop with XLA.")
 flags.DEFINE_integer("batch_size", 1, "Equal-shaped inputs of a folder reconstructed together.",
                      lower_bound=1)
+flags.DEFINE_integer("block_frames", None, "Long audio: reconstruct in overlapping blocks of "
+                     "this many frames, streaming to the output in bounded memory. Default: "
+                     f"blocks of 2048 for inputs over {4 * 2048} frames; 0 never.", lower_bound=0)
+
+_AUTO_BLOCK_FRAMES = 2048
+_AUTO_LONG_FRAMES = 4 * _AUTO_BLOCK_FRAMES
 
 _CONFIG_FLAGS = ("power", "scale", "amin", "sample_rate", "n_fft", "hop_length", "win_length",
                  "window", "center", "pad_mode", "n_mels", "fmin", "fmax", "mel_scale",
@@ -208,28 +217,33 @@ def _say(text):
 
 # ------------------------------------------------------------------ levels
 def _levels(waveform, config):
-  """Apply --normalize; returns the samples to write.
+  """Apply --normalize; returns the samples to write."""
+  import numpy as np
+  peak = float(np.max(np.abs(waveform))) if waveform.size else 0.0
+  return waveform * _gain(peak, config)
+
+
+def _gain(peak, config):
+  """The --normalize gain for a waveform of this peak.
 
   'auto' scales down what would clip, and peak-normalises when the input's
   absolute gain was never stored (dB relative to the maximum).
   """
-  import numpy as np
-  peak = float(np.max(np.abs(waveform))) if waveform.size else 0.0
   clips = FLAGS.subtype != "FLOAT" and peak > 1.0
   gain_unknown = config.scale == "db" and config.ref == "max"
   if peak > 0 and (FLAGS.normalize == "peak" or (FLAGS.normalize == "auto" and gain_unknown)):
     if FLAGS.normalize == "auto":
       _say("note: the input is dB relative to its maximum (absolute level unknown); "
            "output peak-normalised to 0.99 (--normalize=none to keep the raw level).")
-    return waveform * (0.99 / peak)
+    return 0.99 / peak
   if clips and FLAGS.normalize == "auto":
     print(f"warning: peak {peak:.3g} would clip in {FLAGS.subtype}; scaled to 0.99 "
           "(--normalize=none to keep the level, --subtype=FLOAT to store it).", file=sys.stderr)
-    return waveform * (0.99 / peak)
+    return 0.99 / peak
   if clips:
     print(f"warning: peak {peak:.3g} > 1 clips in {FLAGS.subtype} "
           "(use --normalize=auto/peak or --subtype=FLOAT).", file=sys.stderr)
-  return waveform
+  return 1.0
 
 
 # ------------------------------------------------------------------- items
@@ -263,12 +277,16 @@ def _load_item(path, output):
   else:
     item.config = build_config()
     item.spectrogram = np.asarray(io_lib.read_array(path, FLAGS.key))
-    if item.spectrogram.ndim != 2:
-      raise _data_error(
-          f"{path}: the array has shape {item.spectrogram.shape}; the command line takes one "
-          "2-D spectrogram per file ([bins, frames], or [frames, bins] with "
-          "--layout=frames_bins): save one array per file or use the Python API for batches.")
+    _check_shape(path, item.spectrogram)
   return item
+
+
+def _check_shape(source, spectrogram):
+  if spectrogram.ndim != 2:
+    raise _data_error(
+        f"{source}: the array has shape {spectrogram.shape}; the command line takes one "
+        "2-D spectrogram per file or record ([bins, frames], or [frames, bins] with "
+        "--layout=frames_bins): save one array each or use the Python API for batches.")
 
 
 def _parse_db_range():
@@ -321,8 +339,25 @@ def _plan_outputs(input_path, output_path):
              os.path.join(output_path, os.path.splitext(n)[0] + ".wav")) for n in names], True
   if not os.path.exists(input_path):
     raise _data_error(f"{input_path}: no such file or folder.")
-  io_lib.input_kind(input_path)
+  if io_lib.input_kind(input_path) == "tfrecord":
+    if os.path.exists(output_path) and not os.path.isdir(output_path):
+      raise UsageError(f"--output={output_path} must be a folder when --input is a TFRecord "
+                       "file (one wav per record).")
+    os.makedirs(output_path, exist_ok=True)
+    return [(input_path, output_path)], True
   return [(input_path, output_path)], False
+
+
+def _tfrecord_items(path, folder):
+  """One item per record of a TFRecord file (feature --key, default 'spectrogram')."""
+  from tfspecinv import io as io_lib
+  stem = os.path.splitext(os.path.basename(path))[0]
+  items = []
+  for index, (name, array) in enumerate(io_lib.read_tfrecord(path, FLAGS.key or "spectrogram")):
+    output = os.path.join(folder, (name or f"{stem}_{index:05d}") + ".wav")
+    item = _Item(f"{path}[{index}]", output, spectrogram=array, config=build_config())
+    items.append(item)
+  return items
 
 
 # --------------------------------------------------------------- the work
@@ -376,13 +411,18 @@ def _write_outputs(item, waveform, result, quality):
                          for s, i, l in result.loss_history],
         "quality": quality, "samples": int(len(waveform)),
     }
-    with io_lib.atomic_path(FLAGS.report, FLAGS.overwrite) as temporary:
-      with open(temporary, "w") as handle:
-        json.dump(report, handle, indent=2)
+    _write_report(report)
   if FLAGS.plot:
     from tfspecinv import plotting
     with io_lib.atomic_path(FLAGS.plot, FLAGS.overwrite) as temporary:
       plotting.save_comparison(temporary, item.spectrogram, waveform, item.config, result)
+
+
+def _write_report(report):
+  from tfspecinv import io as io_lib
+  with io_lib.atomic_path(FLAGS.report, FLAGS.overwrite) as temporary:
+    with open(temporary, "w") as handle:
+      json.dump(report, handle, indent=2)
 
 
 def _check_plot_available():
@@ -393,12 +433,12 @@ def _check_plot_available():
       raise UsageError("--plot needs matplotlib: pip install -e '.[plot]'.") from None
 
 
-def _check_outputs_free(pairs):
+def _check_outputs_free(pairs, folder):
   from tfspecinv import io as io_lib
   for path in [FLAGS.report, FLAGS.plot]:
     if path:
       io_lib.check_output_path(path, FLAGS.overwrite)
-  if len(pairs) == 1:
+  if len(pairs) == 1 and not folder:
     io_lib.check_output_path(pairs[0][1], FLAGS.overwrite)
 
 
@@ -447,14 +487,26 @@ def run():
   pairs, folder = _plan_outputs(FLAGS.input, FLAGS.output)
   if folder and (FLAGS.report or FLAGS.plot):
     raise UsageError("--report and --plot take a single input file, not a folder.")
-  _check_outputs_free(pairs)
+  _check_outputs_free(pairs, folder)
   _import_tensorflow_quietly()
   printer = ProgressPrinter(quiet=FLAGS.quiet)
   failures, items = [], []
-  for source, output in pairs:
+  from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
+  if io_lib.input_kind(pairs[0][0]) == "tfrecord" and not os.path.isdir(pairs[0][0]):
+    loaded, pairs = _tfrecord_items(*pairs[0]), []
+  else:
+    loaded = None
+  for item in loaded or []:
+    pairs.append((item.source, item.output))
+    try:
+      io_lib.check_output_path(item.output, FLAGS.overwrite)
+      _check_shape(item.source, item.spectrogram)
+      items.append(item)
+    except SpecInvError as error:
+      failures.append((item.source, str(error)))
+  for source, output in pairs if loaded is None else []:
     try:
       if folder:
-        from tfspecinv import io as io_lib
         io_lib.check_output_path(output, FLAGS.overwrite)
       items.append(_load_item(source, output))
     except SpecInvError as error:
@@ -479,7 +531,54 @@ def run():
   return EXIT_OK
 
 
+def _block_frames(item):
+  """Block size for long-audio mode, or 0 to reconstruct the item in one piece."""
+  if FLAGS.block_frames is not None:
+    return FLAGS.block_frames
+  axis = 1 if item.config.layout == "bins_frames" else 0
+  return _AUTO_BLOCK_FRAMES if item.spectrogram.shape[axis] > _AUTO_LONG_FRAMES else 0
+
+
+def _run_long(item, block_frames, printer):
+  """Long-audio mode: blocks streamed to the output file; returns the exit status."""
+  from tfspecinv import io as io_lib
+  from tfspecinv import longform
+  if FLAGS.method == "joint" or FLAGS.plot or FLAGS.time_budget:
+    raise _data_error(
+        f"{item.source}: block mode (--block_frames={block_frames}) does not support "
+        "--method=joint, --plot or --time_budget; drop them, or pass --block_frames=0 to "
+        "reconstruct in one piece (memory grows with the input).")
+  started = time.perf_counter()
+  _say(f"{item.source}: long input, reconstructing in blocks of {block_frames} frames.")
+  lbfgs_iters = 0 if FLAGS.method == "griffin_lim" else FLAGS.lbfgs_iters
+  length = FLAGS.length if FLAGS.length is not None else item.length
+  with io_lib.streamed_audio(item.output, item.config.sample_rate, FLAGS.subtype,
+                             FLAGS.overwrite, lambda peak: _gain(peak, item.config)) as write:
+    _, result = longform.reconstruct_long(
+        item.spectrogram, item.config, sink=write, length=length, block_frames=block_frames,
+        gl_iters=FLAGS.gl_iters, lbfgs_iters=lbfgs_iters, seed=FLAGS.seed, progress=printer)
+  printer.done()
+  if FLAGS.report:
+    report = {"input": item.source, "output": item.output,
+              "config": dataclasses.asdict(item.config), "method": FLAGS.method,
+              "block_mode": True, **result._asdict()}
+    _write_report(report)
+  _say(f"{item.output}: {result.samples_written} samples at {item.config.sample_rate} Hz, "
+       f"spectral_convergence_db {result.spectral_convergence_db:.2f}, {result.blocks_done}/"
+       f"{result.blocks} blocks, {time.perf_counter() - started:.1f}s, stop: "
+       f"{result.stop_reason})")
+  return _exit_status(result, "the blocks finished so far")
+
+
 def _run_group(group, printer):
+  long_items = [item for item in group if _block_frames(item)]
+  if long_items:
+    for item in group:  # Long inputs are never batched: each streams on its own.
+      status = (_run_long(item, _block_frames(item), printer) if _block_frames(item) else
+                _run_group([item], printer))
+      if status == EXIT_INTERRUPTED:
+        return status
+    return EXIT_OK
   started = time.perf_counter()
   waveforms, result = _reconstruct(group, printer)
   for index, item in enumerate(group):
@@ -490,8 +589,12 @@ def _run_group(group, printer):
     _say(f"{item.output}: {len(waveform)} samples at {item.config.sample_rate} Hz, "
          f"{figures}, {result.method} ({result.gl_iterations} GL + {result.lbfgs_iterations} "
          f"L-BFGS iterations, {time.perf_counter() - started:.1f}s, stop: {result.stop_reason})")
+  return _exit_status(result, "the best result so far")
+
+
+def _exit_status(result, what):
   if result.stop_reason == "interrupted":
-    print("interrupted: wrote the best result so far.", file=sys.stderr)
+    print(f"interrupted: wrote {what}.", file=sys.stderr)
     return EXIT_INTERRUPTED
   return EXIT_OK
 

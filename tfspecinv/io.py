@@ -20,11 +20,12 @@ __all__ = ["AUDIO_EXTENSIONS", "ARRAY_EXTENSIONS", "read_audio", "read_array", "
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 ARRAY_EXTENSIONS = (".npy", ".npz")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+TFRECORD_EXTENSIONS = (".tfrecord", ".tfrecords")
 SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 
 
 def input_kind(path):
-  """'audio', 'array' or 'image' from the file extension; raises for anything else."""
+  """'audio', 'array', 'image' or 'tfrecord' from the file extension; raises for anything else."""
   ext = os.path.splitext(path)[1].lower()
   if ext in AUDIO_EXTENSIONS:
     return "audio"
@@ -32,10 +33,13 @@ def input_kind(path):
     return "array"
   if ext in IMAGE_EXTENSIONS:
     return "image"
+  if ext in TFRECORD_EXTENSIONS:
+    return "tfrecord"
   raise SpecInvError(
       f"{path}: unknown file type {ext or '(no extension)'!r}; use audio "
       f"({', '.join(AUDIO_EXTENSIONS)}) for a round trip, a spectrogram array "
-      f"({', '.join(ARRAY_EXTENSIONS)}) or a picture ({', '.join(IMAGE_EXTENSIONS)}) to invert.")
+      f"({', '.join(ARRAY_EXTENSIONS)}), a picture ({', '.join(IMAGE_EXTENSIONS)}) or a TFRecord "
+      f"file of them ({', '.join(TFRECORD_EXTENSIONS)}) to invert.")
 
 
 def read_audio(path):
@@ -65,7 +69,9 @@ def read_array(path, key=None):
   if not os.path.isfile(path):
     raise SpecInvError(f"{path}: no such file.")
   try:
-    loaded = np.load(path, allow_pickle=False)
+    # .npy files are memory-mapped: long spectrograms are read block by block.
+    mmap = "r" if path.lower().endswith(".npy") else None
+    loaded = np.load(path, allow_pickle=False, mmap_mode=mmap)
   except (ValueError, OSError, EOFError) as error:
     raise SpecInvError(f"{path}: cannot read the array ({_first_line(error)}); is the file "
                        "corrupt or truncated?") from None
@@ -83,6 +89,100 @@ def read_array(path, key=None):
       return loaded[key]
     except (ValueError, OSError, EOFError) as error:
       raise SpecInvError(f"{path}: cannot read array {key!r} ({_first_line(error)}).") from None
+
+
+def read_tfrecord(path, feature="spectrogram"):
+  """Spectrograms stored in a TFRecord file of `tf.train.Example`s, one per record.
+
+  Each Example holds `feature` either as one bytes value made by
+  `tf.io.serialize_tensor` (float32 or float64), or as a float list with an
+  int64 list `shape` beside it; an optional bytes feature `name` names the
+  output. `write_tfrecord` writes this format.
+
+  Args:
+    path: The .tfrecord file.
+    feature: Name of the feature that holds the spectrogram.
+
+  Yields:
+    `(name or None, float32 array)` per record.
+
+  Raises:
+    SpecInvError: for a missing, corrupt or truncated file, or a record
+      without the feature.
+  """
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  if not os.path.isfile(path):
+    raise SpecInvError(f"{path}: no such file.")
+  records = iter(tf.data.TFRecordDataset(path))
+  index = 0
+  while True:
+    try:
+      record = next(records)
+    except StopIteration:
+      return
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError,
+            tf.errors.OutOfRangeError):
+      raise SpecInvError(f"{path}: cannot read TFRecord record {index}: the file is corrupt or "
+                         "truncated (or not a TFRecord file).") from None
+    yield _parse_example(path, index, record.numpy(), feature)
+    index += 1
+
+
+def _parse_example(path, index, serialized, feature):
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  try:
+    fields = tf.train.Example.FromString(serialized).features.feature
+  except Exception:  # pylint: disable=broad-except  (protobuf's DecodeError)
+    raise SpecInvError(f"{path}: record {index} is not a tf.train.Example.") from None
+  if feature not in fields:
+    raise SpecInvError(f"{path}: record {index} has no feature {feature!r} (it has "
+                       f"{', '.join(sorted(fields)) or 'none'}); choose one with --key=NAME.")
+  value = fields[feature]
+  if value.bytes_list.value:
+    raw = value.bytes_list.value[0]
+    array = None
+    for dtype in (tf.float32, tf.float64):
+      try:
+        array = tf.io.parse_tensor(raw, dtype).numpy()
+        break
+      except tf.errors.InvalidArgumentError:
+        continue
+    if array is None:
+      raise SpecInvError(f"{path}: record {index}: {feature!r} is not a serialized float "
+                         "tensor (tf.io.serialize_tensor of float32/float64).")
+  else:
+    shape = list(fields["shape"].int64_list.value) if "shape" in fields else []
+    values = np.asarray(value.float_list.value, np.float32)
+    if not shape or int(np.prod(shape)) != values.size:
+      raise SpecInvError(f"{path}: record {index}: a float-list {feature!r} needs an int64 "
+                         f"'shape' feature whose product is its size ({values.size}).")
+    array = values.reshape(shape)
+  name = fields["name"].bytes_list.value[0].decode() if "name" in fields and \
+      fields["name"].bytes_list.value else None
+  return name, np.asarray(array, np.float32)
+
+
+def write_tfrecord(path, spectrograms, names=None, feature="spectrogram", overwrite=False):
+  """Write spectrograms as the TFRecord format `read_tfrecord` reads (atomically).
+
+  Args:
+    path: Output .tfrecord.
+    spectrograms: Iterable of float arrays.
+    names: Optional names, one per spectrogram.
+    feature: Feature name of the serialized tensor.
+    overwrite: Replace an existing file.
+  """
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  with atomic_path(path, overwrite) as temporary:
+    with tf.io.TFRecordWriter(temporary) as writer:
+      for index, array in enumerate(spectrograms):
+        fields = {feature: tf.train.Feature(bytes_list=tf.train.BytesList(value=[
+            tf.io.serialize_tensor(tf.constant(np.asarray(array, np.float32))).numpy()]))}
+        if names is not None:
+          fields["name"] = tf.train.Feature(bytes_list=tf.train.BytesList(
+              value=[str(names[index]).encode()]))
+        writer.write(tf.train.Example(
+            features=tf.train.Features(feature=fields)).SerializeToString())
 
 
 def check_output_path(path, overwrite):
@@ -139,6 +239,62 @@ def write_audio(path, samples, sample_rate, subtype="PCM_16", overwrite=False):
   with atomic_path(path, overwrite) as temporary:
     soundfile.write(temporary, np.asarray(samples, np.float32), int(sample_rate),
                     subtype=subtype, format=ext[1:].upper())
+
+
+@contextlib.contextmanager
+def streamed_audio(path, sample_rate, subtype="PCM_16", overwrite=False, gain_for_peak=None,
+                   chunk_samples=1 << 20):
+  """Write mono audio chunk by chunk, in bounded memory; the file appears only when done.
+
+  Chunks go to a float temporary file while their peak is tracked; on exit
+  the samples are copied, times `gain_for_peak(peak)`, into `path` in
+  `subtype` (atomically, as `write_audio`). Leaving the block by an
+  exception removes everything and leaves `path` untouched.
+
+  Args:
+    path: Output .wav/.flac.
+    sample_rate: Hz.
+    subtype: 'PCM_16', 'PCM_24' or 'FLOAT'.
+    overwrite: Replace an existing `path`.
+    gain_for_peak: Optional callable `peak -> gain` (e.g. peak normalisation).
+    chunk_samples: Samples per copy step of the second pass.
+
+  Yields:
+    `write(samples)` for consecutive 1-D float chunks.
+
+  Raises:
+    SpecInvError: as `write_audio`.
+  """
+  if subtype not in SUBTYPES:
+    raise SpecInvError(f"subtype={subtype!r} is not supported; use one of {SUBTYPES}.")
+  ext = os.path.splitext(path)[1].lower()
+  if ext not in (".wav", ".flac"):
+    raise SpecInvError(f"{path}: output must be .wav or .flac, got {ext or 'no extension'!r}.")
+  check_output_path(path, overwrite)
+  folder = os.path.dirname(os.path.abspath(path))
+  handle, raw_path = tempfile.mkstemp(prefix=".tfspecinv-raw-", suffix=".wav", dir=folder)
+  os.close(handle)
+  peak = [0.0]
+  try:
+    with soundfile.SoundFile(raw_path, "w", int(sample_rate), 1, subtype="FLOAT",
+                             format="WAV") as raw:
+
+      def write(samples):
+        samples = np.asarray(samples, np.float32)
+        if samples.size:
+          peak[0] = max(peak[0], float(np.max(np.abs(samples))))
+        raw.write(samples)
+
+      yield write
+    gain = 1.0 if gain_for_peak is None else float(gain_for_peak(peak[0]))
+    with atomic_path(path, overwrite) as temporary:
+      with soundfile.SoundFile(raw_path) as source, soundfile.SoundFile(
+          temporary, "w", int(sample_rate), 1, subtype=subtype, format=ext[1:].upper()) as out:
+        for block in source.blocks(blocksize=chunk_samples, dtype="float32"):
+          out.write(block * np.float32(gain))
+  finally:
+    if os.path.exists(raw_path):
+      os.remove(raw_path)
 
 
 def _umask():

@@ -1,0 +1,283 @@
+"""Scale: throughput against batch size (and devices), peak memory against input duration.
+
+Throughput: batches of B ten-second clips (real corpus audio, 22050 Hz, librosa mel: n_fft
+1024, hop 256, 80 Slaney mels, fmax 8000, power 2) inverted by `layers.InverterModule`, the
+graph-mode engine that SavedModels, Keras layers and tf.distribute use (the device is whatever
+TensorFlow picks: a GPU when one is visible). Two settings: Griffin-Lim only (100 iterations,
+the issue's GPU yardstick) and the full default engine (32 Griffin-Lim + 200 L-BFGS). Printed:
+seconds of audio reconstructed per wall second, warm (traced before timing), median of repeats.
+`--devices N` splits each batch over N replicas with MirroredStrategy (N logical CPUs when no
+GPU is present).
+
+Memory: 1, 10 and 60 minutes of mel frames (the corpus's real clips joined and repeated),
+saved as .npy, memory-mapped and inverted by `longform.reconstruct_long` into a wav file, each
+in a fresh process whose peak resident memory (VmHWM) is read from /proc. The same for
+`reconstruct` in one piece (up to --one-piece-max-minutes) shows what the blocks save.
+Reduced iterations (--long-gl-iters, --long-lbfgs-iters) keep the hour affordable on a CPU.
+
+  PYTHONPATH=. python bench/long_bench.py                       # both, ~30 min on 2 CPU cores
+  PYTHONPATH=. python bench/long_bench.py --experiments throughput --batch-sizes 1,8,64
+  PYTHONPATH=. python bench/long_bench.py --experiments memory --minutes 1,10
+"""
+
+import argparse
+import glob
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+if REPO not in sys.path:
+  sys.path.insert(0, REPO)
+if HERE not in sys.path:
+  sys.path.insert(0, HERE)
+
+import numpy as np  # noqa: E402
+
+from reconstruct_bench import add_corpus_arguments, machine_lines  # noqa: E402
+
+SR, N_FFT, HOP, N_MELS, FMAX = 22050, 1024, 256, 80, 8000.0
+CLIP_SECONDS = 10.0
+
+
+def _config():
+  from tfspecinv import SpectrogramConfig
+  return SpectrogramConfig.librosa(sample_rate=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS,
+                                   fmax=FMAX, representation="mel")
+
+
+def _real_clips(corpus):
+  """The corpus's real (not synthetic) clips at 22050 Hz, as float32 arrays."""
+  import librosa
+  paths = [p for p in sorted(glob.glob(os.path.join(corpus, "*.wav")))
+           if not os.path.basename(p).startswith("synthetic_")]
+  if not paths:
+    raise SystemExit(f"no real .wav clips in {corpus}")
+  return [(os.path.basename(p), librosa.load(p, sr=SR)[0].astype(np.float32)) for p in paths]
+
+
+def _ten_second_mels(clips, count):
+  """`count` mels of 10 s clips: each corpus clip looped to 10 s, cycling through the corpus."""
+  import librosa
+  n = int(CLIP_SECONDS * SR)
+  mels = []
+  for i in range(count):
+    y = clips[i % len(clips)][1]
+    y = np.tile(y, -(-n // len(y)))[:n]
+    mels.append(librosa.feature.melspectrogram(y=y, sr=SR, n_fft=N_FFT, hop_length=HOP,
+                                               n_mels=N_MELS, fmax=FMAX, power=2.0))
+  return np.stack(mels).astype(np.float32)
+
+
+# ------------------------------------------------------------------ throughput
+def _strategy(devices):
+  import tensorflow as tf
+  if devices <= 1:
+    return None
+  gpus = tf.config.list_physical_devices("GPU")
+  if len(gpus) >= devices:
+    names = [f"/gpu:{i}" for i in range(devices)]
+  else:
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(devices)])
+    names = [f"/cpu:{i}" for i in range(devices)]
+  return tf.distribute.MirroredStrategy(names)
+
+
+def experiment_throughput(args, clips):
+  import tensorflow as tf
+  from tfspecinv import layers
+  strategy = _strategy(args.devices)
+  config = _config()
+  settings = [("GL 100", dict(gl_iters=100, lbfgs_iters=0)),
+              ("default (GL 32 + L-BFGS 200)", dict(gl_iters=32, lbfgs_iters=200))]
+  rows = []
+  for name, engine in settings:
+    module = layers.InverterModule(config, **engine)
+    if strategy is not None:
+      step = tf.function(lambda batch, m=module: strategy.run(m.invert, args=(batch,)))
+    sizes = args.batch_sizes if engine["lbfgs_iters"] == 0 else args.full_batch_sizes
+    for batch_size in sizes:
+      mels = tf.constant(_ten_second_mels(clips, batch_size))
+      if strategy is not None:
+        dataset = strategy.experimental_distribute_dataset(
+            tf.data.Dataset.from_tensor_slices(mels).batch(batch_size))
+        batch = next(iter(dataset))
+        run = lambda: [t.numpy() for t in strategy.experimental_local_results(step(batch))]
+      else:
+        run = lambda: module.invert(mels).numpy()
+      t0 = time.perf_counter()
+      run()  # Trace (once per module and shape family) and warm up.
+      first = time.perf_counter() - t0
+      times = []
+      for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+      seconds = statistics.median(times)
+      rows.append((name, batch_size, seconds, batch_size * CLIP_SECONDS / seconds, first))
+      print(f"{name:30s} batch {batch_size:3d}: {seconds:8.2f} s  "
+            f"{batch_size * CLIP_SECONDS / seconds:8.1f}x real time  (first call {first:.1f} s)",
+            flush=True)
+  device = tf.config.list_physical_devices("GPU")
+  where = f"GPU: {device[0].name}" if device else f"CPU ({os.cpu_count()} cores)"
+  lines = [f"### Throughput: 10 s clips, {where}, {args.devices} replica(s), median of "
+           f"{args.repeats}", "",
+           "| engine | batch | seconds per batch | audio seconds per second (x real time) | "
+           "per-clip speed-up vs batch 1 | first call (s) |", "|---|---|---|---|---|---|"]
+  for name, batch_size, seconds, speed, first in rows:
+    base = next(r[3] for r in rows if r[0] == name)
+    lines.append(f"| {name} | {batch_size} | {seconds:.2f} | {speed:.1f} | "
+                 f"{speed / base:.2f}x | {first:.1f} |")
+  return lines
+
+
+# ---------------------------------------------------------------------- memory
+def _peak_rss_mb():
+  with open("/proc/self/status") as f:
+    fields = dict(line.split(":", 1) for line in f if ":" in line)
+  return int(fields["VmHWM"].split()[0]) / 1024.0, int(fields["VmRSS"].split()[0]) / 1024.0
+
+
+def _write_long_mel(path, clips, minutes):
+  """A .npy of `minutes` of mel frames, written in pieces (never held whole in memory)."""
+  import librosa
+  joined = np.concatenate([y for _, y in clips])
+  base = librosa.feature.melspectrogram(y=joined, sr=SR, n_fft=N_FFT, hop_length=HOP,
+                                        n_mels=N_MELS, fmax=FMAX, power=2.0).astype(np.float32)
+  config = _config()
+  frames = config.num_frames(int(minutes * 60 * SR))
+  out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(N_MELS, frames))
+  for start in range(0, frames, base.shape[1]):
+    stop = min(start + base.shape[1], frames)
+    out[:, start:stop] = base[:, :stop - start]
+  out.flush()
+  del out
+  return frames
+
+
+def child_memory(args):
+  """One measurement in this (fresh) process; prints a JSON line."""
+  import soundfile
+  import tensorflow as tf
+  from tfspecinv import longform, pipeline  # noqa: F401  (TF and TFP loaded before the baseline)
+  clips = _real_clips(args.corpus)
+  with tempfile.TemporaryDirectory() as folder:
+    path = os.path.join(folder, "mel.npy")
+    frames = _write_long_mel(path, clips, args.minutes_one)
+    del clips
+    config = _config()
+    _, baseline = _peak_rss_mb()
+    with open("/proc/self/clear_refs", "w") as f:
+      f.write("5")  # Reset VmHWM: the peak from here on is the reconstruction's.
+    mel = np.load(path, mmap_mode="r")
+    t0 = time.perf_counter()
+    if args.mode == "blocks":
+      with soundfile.SoundFile(os.path.join(folder, "out.wav"), "w", SR, 1,
+                               subtype="FLOAT") as out:
+        _, result = longform.reconstruct_long(
+            mel, config, sink=out.write, gl_iters=args.long_gl_iters,
+            lbfgs_iters=args.long_lbfgs_iters, nnls_iters=args.long_nnls_iters)
+      sc = result.spectral_convergence_db
+    else:
+      waveform, result = pipeline.reconstruct(
+          np.asarray(mel), config, gl_iters=args.long_gl_iters,
+          lbfgs_iters=args.long_lbfgs_iters, nnls_iters=args.long_nnls_iters)
+      soundfile.write(os.path.join(folder, "out.wav"), waveform, SR, subtype="FLOAT")
+      sc = float(result.spectral_convergence_db)
+    seconds = time.perf_counter() - t0
+  peak, _ = _peak_rss_mb()
+  print(json.dumps({"minutes": args.minutes_one, "mode": args.mode, "frames": frames,
+                    "peak_mb": peak, "baseline_mb": baseline, "seconds": seconds,
+                    "sc_db": sc, "gpu": bool(tf.config.list_physical_devices("GPU"))}))
+
+
+def experiment_memory(args):
+  runs = [(m, "blocks") for m in args.minutes]
+  runs += [(m, "one piece") for m in args.minutes if m <= args.one_piece_max_minutes]
+  rows = []
+  for minutes, mode in runs:
+    command = [sys.executable, os.path.abspath(__file__), "--child-memory",
+               f"--minutes-one={minutes}", f"--mode={'blocks' if mode == 'blocks' else 'whole'}",
+               f"--corpus={args.corpus}", f"--long-gl-iters={args.long_gl_iters}",
+               f"--long-lbfgs-iters={args.long_lbfgs_iters}",
+               f"--long-nnls-iters={args.long_nnls_iters}"]
+    process = subprocess.run(command, capture_output=True, text=True)
+    lines = [l for l in process.stdout.splitlines() if l.startswith("{")]
+    if process.returncode != 0 or not lines:
+      print(f"{minutes} min {mode}: failed (exit {process.returncode}): "
+            f"{process.stderr.strip().splitlines()[-1:]}", flush=True)
+      rows.append((minutes, mode, None))
+      continue
+    data = json.loads(lines[-1])
+    rows.append((minutes, mode, data))
+    print(f"{minutes:5g} min {mode:9s}: peak {data['peak_mb']:8.0f} MB (after import "
+          f"{data['baseline_mb']:.0f} MB), {data['seconds']:8.1f} s, "
+          f"{minutes * 60 / data['seconds']:.2f}x real time, SC {data['sc_db']:.2f} dB",
+          flush=True)
+  lines = [f"### Peak memory against duration (mel input memory-mapped, output streamed; "
+           f"GL {args.long_gl_iters} + L-BFGS {args.long_lbfgs_iters} per block, NNLS "
+           f"{args.long_nnls_iters})", "",
+           "| minutes | mode | peak RSS (MB) | after importing TF (MB) | growth over import (MB) |"
+           " seconds | x real time | mel SC (dB) |", "|---|---|---|---|---|---|---|---|"]
+  for minutes, mode, data in rows:
+    if data is None:
+      lines.append(f"| {minutes:g} | {mode} | failed | | | | | |")
+      continue
+    lines.append(f"| {minutes:g} | {mode} | {data['peak_mb']:.0f} | {data['baseline_mb']:.0f} |"
+                 f" {data['peak_mb'] - data['baseline_mb']:.0f} | {data['seconds']:.1f} | "
+                 f"{minutes * 60 / data['seconds']:.2f} | {data['sc_db']:.2f} |")
+  return lines
+
+
+def _numbers(text, kind=int):
+  return [kind(x) for x in text.split(",") if x.strip()]
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  add_corpus_arguments(parser)
+  parser.add_argument("--experiments", default="throughput,memory")
+  parser.add_argument("--batch-sizes", type=_numbers, default=[1, 2, 4, 8, 16],
+                      help="batch sizes for GL 100 (e.g. 1,8,64 on a GPU)")
+  parser.add_argument("--full-batch-sizes", type=_numbers, default=[1, 4],
+                      help="batch sizes for the default engine")
+  parser.add_argument("--devices", type=int, default=1, help="MirroredStrategy replicas")
+  parser.add_argument("--repeats", type=int, default=3)
+  parser.add_argument("--minutes", type=lambda t: _numbers(t, float), default=[1.0, 10.0, 60.0])
+  parser.add_argument("--one-piece-max-minutes", type=float, default=10.0)
+  parser.add_argument("--long-gl-iters", type=int, default=16)
+  parser.add_argument("--long-lbfgs-iters", type=int, default=10)
+  parser.add_argument("--long-nnls-iters", type=int, default=50)
+  parser.add_argument("--child-memory", action="store_true", help=argparse.SUPPRESS)
+  parser.add_argument("--minutes-one", type=float, help=argparse.SUPPRESS)
+  parser.add_argument("--mode", default="blocks", help=argparse.SUPPRESS)
+  args = parser.parse_args(argv)
+  if args.child_memory:
+    return child_memory(args)
+  experiments = [e.strip() for e in args.experiments.split(",") if e.strip()]
+  import librosa
+  import tensorflow as tf
+  import tfspecinv
+  lines = ["## tfspecinv scale bench", ""] + machine_lines(tf, tfspecinv, librosa) + [""]
+  if "throughput" in experiments:
+    lines += experiment_throughput(args, _real_clips(args.corpus)) + [""]
+  if "memory" in experiments:
+    lines += experiment_memory(args) + [""]
+  text = "\n".join(lines)
+  print("\n" + text)
+  os.makedirs(args.results_dir, exist_ok=True)
+  path = os.path.join(args.results_dir, "long_bench.md")
+  with open(path, "w") as f:
+    f.write(text + "\n")
+  print(f"written to {path}")
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,407 @@
+"""Long audio: reconstruction in overlapping blocks of frames, in bounded memory.
+
+An hour at 22050 Hz is 310,000 frames: too many to hold the Griffin-Lim and
+L-BFGS state for at once. `reconstruct_long` walks the frames in blocks and
+joins them without clicks:
+
+* Samples are *committed* (final, handed to the sink) in consecutive ranges
+  `[c_k, c_k+1)`, `c_k = k * block_frames * hop_length`.
+* Block k solves for the samples from `c_k` to a little past `c_k+1` (the
+  lookahead), fitting every frame that touches them. Samples before `c_k`
+  that those frames also cover are held fixed at their committed values, so
+  the frames across a join are fitted against the audio that is actually
+  written, not against a guess.
+* Griffin-Lim for block k starts from the phase of block k-1's solution on the
+  frames the two share, so both sides of a join agree before L-BFGS polishes.
+
+Frames are computed on segments without centring (`center=False`); the
+config's padding (zero, reflect or edge) is applied only where a segment
+meets the true start or end of the signal. Memory therefore depends on
+`block_frames`, not on the input's length: with a memory-mapped input
+(`np.load(path, mmap_mode='r')`) and a file sink, an hour costs what a block
+costs (see bench/long_bench.py).
+
+>>> cfg = SpectrogramConfig.librosa(sample_rate=22050, n_mels=80, fmax=8000.0,
+...                                 representation="mel")
+>>> with soundfile.SoundFile("out.wav", "w", 22050, 1) as f:
+...   result = reconstruct_long(mel, cfg, sink=f.write)      # mel: [80, frames]
+"""
+
+import collections
+import math
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from tfspecinv import layout
+from tfspecinv import losses
+from tfspecinv import optimize
+from tfspecinv import phase as gl_lib
+from tfspecinv import pipeline
+from tfspecinv import transforms
+from tfspecinv.errors import SpecInvError
+
+__all__ = ["reconstruct_long", "BlockPlan", "plan_blocks", "LongResult"]
+
+DEFAULT_BLOCK_FRAMES = 2048
+DEFAULT_LOOKAHEAD_FRAMES = 16
+
+BlockPlan = collections.namedtuple(
+    "BlockPlan", ["first_frame", "end_frame", "commit_start", "commit_end"])
+BlockPlan.__doc__ = """One block: frames `[first_frame, end_frame)` are fitted; samples
+`[commit_start, commit_end)` are final once it is solved."""
+
+LongResult = collections.namedtuple("LongResult", [
+    "stop_reason", "blocks", "blocks_done", "samples_written", "lbfgs_iterations", "seconds",
+    "spectral_convergence_db", "domain", "joins",
+])
+LongResult.__doc__ = """What `reconstruct_long` did.
+
+Fields:
+  stop_reason: 'iterations' (all blocks done) or 'interrupted' (Ctrl-C: the
+    blocks finished so far, plus the current block's best, were written).
+  blocks, blocks_done: planned and finished blocks.
+  samples_written: samples handed to the sink (the output length when complete).
+  lbfgs_iterations: summed over blocks.
+  seconds: wall time.
+  spectral_convergence_db: of the given representation over all finished
+    frames (linear domain for STFT/mel, the MFCCs for MFCC), in dB.
+  domain: the L-BFGS loss domain.
+  joins: sample positions where one block's committed range meets the next.
+"""
+
+
+def plan_blocks(num_frames, length, config, block_frames=DEFAULT_BLOCK_FRAMES,
+                lookahead_frames=DEFAULT_LOOKAHEAD_FRAMES):
+  """The blocks that cover a signal of `length` samples with `num_frames` frames.
+
+  Frame t spans samples `[t * hop - pad, t * hop - pad + frame_span)`.
+
+  Args:
+    num_frames: Frames of the whole input.
+    length: Output samples.
+    config: A `SpectrogramConfig`.
+    block_frames: Frames committed per block (memory scales with this).
+    lookahead_frames: Extra frames fitted past each block's committed range.
+
+  Returns:
+    A list of `BlockPlan`.
+
+  Raises:
+    SpecInvError: if the block is too small for the window.
+  """
+  hop, span, pad = config.hop_length, config.frame_span, config.pad
+  frames_per_window = math.ceil(span / hop)
+  if block_frames < 2 * frames_per_window:
+    raise SpecInvError(
+        f"block_frames={block_frames} is too small for a window spanning {frames_per_window} "
+        f"frames; use at least {2 * frames_per_window} (default {DEFAULT_BLOCK_FRAMES}).")
+  if lookahead_frames < 0:
+    raise SpecInvError(f"lookahead_frames={lookahead_frames} must be >= 0.")
+  step = block_frames * hop
+  plans = []
+  start = 0
+  while start < length:
+    end = min(start + step, length)
+    if length - end < step // 4:
+      end = length  # Fold a short remainder into this block.
+    first = 0 if start == 0 else max(0, (start + pad - span) // hop + 1)
+    last = min(num_frames, -(-(end + pad) // hop) + lookahead_frames)
+    plans.append(BlockPlan(first, max(last, first + 1), start, end))
+    start = end
+  return plans
+
+
+class _BlockSolver:
+  """Compiled pieces for one config and dtype: segment framing with edge padding."""
+
+  def __init__(self, config, dtype, domain, compression):
+    self.config = config
+    self.segment_config = config.replace(center=False)
+    self.dtype = dtype
+    self.domain = domain
+    self.griffin_lim = gl_lib.GriffinLim(self.segment_config)
+    self.problem = optimize.WaveformProblem(self.segment_config, domain, compression)
+    vector = tf.TensorSpec([None, None], dtype)
+    spec3 = tf.TensorSpec([None, None, None], dtype)
+    pads = tf.TensorSpec([2], tf.int32)
+    self.runner = optimize.LbfgsRunner(self._loss, [vector, spec3, tf.TensorSpec([None, 1, 1],
+                                                                                dtype), pads],
+                                       dtype)
+    self.segment_phase = tf.function(self._segment_phase, input_signature=[vector, pads])
+    self.segment_error = tf.function(self._segment_error,
+                                     input_signature=[vector, pads, spec3, spec3])
+
+  def pad_edges(self, signal, pads):
+    """`signal` `[batch, samples]` padded by `pads = [left, right]` with the config's mode."""
+    mode = self.config.pad_mode
+    if mode == "edge":
+      left = tf.repeat(signal[:, :1], pads[0], axis=1)
+      right = tf.repeat(signal[:, -1:], pads[1], axis=1)
+      return tf.concat([left, signal, right], axis=1)
+    return tf.pad(signal, [[0, 0], [pads[0], pads[1]]], mode=mode.upper())
+
+  def _loss(self, position, context, target, reference, pads):
+    signal = tf.concat([context, position], axis=1)
+    return self.problem.loss(self.pad_edges(signal, pads), target, reference)
+
+  def _segment_phase(self, signal, pads):
+    spec = transforms._stft_flat(self.pad_edges(signal, pads), self.segment_config)  # pylint: disable=protected-access
+    return tf.math.angle(spec)
+
+  def _segment_error(self, signal, pads, native, linear):
+    """Per-frame squared error and target energy `[batch, frames]` of a solved segment."""
+    padded = self.pad_edges(signal, pads)
+    if self.config.representation == "mfcc":
+      estimate, goal = transforms.forward_frames_bins(padded, self.segment_config), native
+    else:
+      estimate, goal = self.problem.linear_forward(padded), linear
+    return (tf.reduce_sum(tf.square(estimate - goal), axis=-1),
+            tf.reduce_sum(tf.square(goal), axis=-1))
+
+
+_SOLVERS = {}
+
+
+def _solver(config, dtype, domain, compression):
+  key = (config, dtype, domain, compression)
+  if key not in _SOLVERS:
+    _SOLVERS[key] = _BlockSolver(config, dtype, domain, compression)
+  return _SOLVERS[key]
+
+
+def _frames_slice(spectrogram, config, first, end):
+  """Frames `[first, end)` of a 2-D array in `config.layout` (memory-mapped arrays stay lazy)."""
+  if config.layout == "bins_frames":
+    return np.asarray(spectrogram[:, first:end])
+  return np.asarray(spectrogram[first:end, :])
+
+
+def reconstruct_long(spectrogram, config, *, sink=None, length=None,
+                     block_frames=DEFAULT_BLOCK_FRAMES, lookahead_frames=DEFAULT_LOOKAHEAD_FRAMES,
+                     gl_iters=32, lbfgs_iters=100, nnls_iters=200, domain="auto", compression=0.5,
+                     momentum=0.99, seed=0, progress=None, dtype=tf.float32):
+  """Reconstruct one long spectrogram block by block, in bounded memory.
+
+  Args:
+    spectrogram: 2-D array `[features, frames]` (or `[frames, features]` with
+      `config.layout='frames_bins'`), e.g. `np.load(path, mmap_mode='r')`.
+      Only one block's frames are read at a time.
+    config: The `SpectrogramConfig` that made it (any representation/scale).
+    sink: Callable receiving consecutive 1-D NumPy chunks of the waveform
+      (e.g. `soundfile.SoundFile(...).write`). None: the chunks are
+      collected and returned.
+    length: Output samples; default `config.num_samples(frames)`.
+    block_frames: Frames committed per block; memory grows with it, not with
+      the input (2048 frames ~ 24 s at hop 256 / 22050 Hz).
+    lookahead_frames: Frames fitted past each block and redone by the next.
+    gl_iters, lbfgs_iters, nnls_iters, domain, compression, momentum, seed,
+      dtype: As in `reconstruct`, per block.
+    progress: Optional callable receiving a `pipeline.Progress` (stage
+      'block') after each block, with the time left estimated.
+
+  Returns:
+    `(waveform, result)`: the waveform `[length]` (None when a `sink` was
+    given) and a `LongResult`.
+
+  Raises:
+    SpecInvError: for bad input (as `reconstruct`) or block sizes.
+  """
+  array = spectrogram if hasattr(spectrogram, "shape") else np.asarray(spectrogram)
+  if len(array.shape) != 2:
+    raise SpecInvError(
+        f"reconstruct_long takes one spectrogram [features, frames]; got shape "
+        f"{tuple(array.shape)}. Use reconstruct for batches, or loop over the examples.")
+  num_frames = array.shape[1 if config.layout == "bins_frames" else 0]
+  length = pipeline._check_length(length, num_frames, config)  # pylint: disable=protected-access
+  if domain == "auto":
+    domain = "native" if config.representation == "mfcc" else "mixed"
+  if domain not in losses.DOMAINS:
+    raise SpecInvError(f"domain={domain!r} is not supported; use 'auto' or one of "
+                       f"{losses.DOMAINS}.")
+  plans = plan_blocks(num_frames, length, config, block_frames, lookahead_frames)
+  _validate_all(array, config, num_frames, dtype)
+  solver = _solver(config, dtype, domain, float(compression))
+  eng = pipeline.engine_for(config, dtype)
+  collected = [] if sink is None else None
+  write = collected.append if sink is None else sink
+  stats = {"error": 0.0, "energy": 0.0, "lbfgs": 0, "written": 0, "done": 0}
+  started = time.perf_counter()
+  previous = None
+  stop = "iterations"
+  for index, plan in enumerate(plans):
+    try:
+      previous = _solve_block(plan, previous, array, config, length, solver, eng, stats,
+                              gl_iters, lbfgs_iters, nnls_iters, momentum, seed, write)
+    except KeyboardInterrupt:
+      stop = "interrupted"
+      break
+    stats["done"] = index + 1
+    if progress is not None:
+      elapsed = time.perf_counter() - started
+      progress(pipeline.Progress("block", index + 1, len(plans), _sc_db(stats), elapsed,
+                                 elapsed / (index + 1) * (len(plans) - index - 1)))
+  result = LongResult(
+      stop_reason=stop, blocks=len(plans), blocks_done=stats["done"],
+      samples_written=stats["written"], lbfgs_iterations=stats["lbfgs"],
+      seconds=time.perf_counter() - started, spectral_convergence_db=_sc_db(stats),
+      domain=domain, joins=[plan.commit_start for plan in plans[1:]])
+  waveform = np.concatenate(collected) if collected is not None else None
+  return waveform, result
+
+
+def _validate_all(array, config, num_frames, dtype, chunk_frames=16384):
+  """Check the whole input (NaN, negative values, feature count) before writing anything."""
+  for first in range(0, num_frames, chunk_frames):
+    pipeline._validate(_frames_slice(array, config, first, first + chunk_frames), config, dtype)  # pylint: disable=protected-access
+
+
+def _sc_db(stats):
+  if stats["energy"] <= 0:
+    return float("-inf") if stats["error"] <= 0 else float("inf")
+  return 10.0 * math.log10(max(stats["error"], 1e-300) / stats["energy"])
+
+
+_Solved = collections.namedtuple("_Solved", ["start", "first_frame", "end_frame", "signal",
+                                             "pads"])
+
+
+def _segment_geometry(plan, config, length):
+  """Signal range `[start, stop)` of a block's frames and the edge padding `[left, right]`."""
+  origin = plan.first_frame * config.hop_length - config.pad
+  end = (plan.end_frame - 1) * config.hop_length - config.pad + config.frame_span
+  start, stop = max(origin, 0), min(end, length)
+  return start, stop, [start - origin, end - stop]
+
+
+def _solve_block(plan, previous, array, config, length, solver, eng, stats, gl_iters,
+                 lbfgs_iters, nnls_iters, momentum, seed, write):
+  """Solve one block, write its committed samples; returns what the next block needs."""
+  dtype = solver.dtype
+  start, stop, pads = _segment_geometry(plan, config, length)
+  block = _frames_slice(array, config, plan.first_frame, plan.end_frame)
+  native, _ = pipeline._validate(block, config, dtype)  # pylint: disable=protected-access
+  linear, magnitude = eng.linear_magnitude(native, tf.constant(int(nnls_iters)))
+  peak = float(tf.reduce_max(magnitude))
+  scale = peak if peak > 0 else 1.0
+  context = _context(previous, start, plan.commit_start)
+  pads_t = tf.constant(pads, tf.int32)
+  signal = None
+  if peak > 0:
+    try:
+      signal = _fit(plan, previous, magnitude / scale, native, linear, scale, context, start,
+                    stop, pads_t, config, solver, stats, gl_iters, lbfgs_iters, momentum, seed)
+    except KeyboardInterrupt:
+      signal = stats.pop("best", None)
+      if signal is not None:
+        _commit(signal, start, plan, write, stats)
+      raise
+  else:
+    signal = np.concatenate([context, np.zeros(stop - plan.commit_start, np.float64)])
+  _account(signal, plan, native, linear, pads_t, solver, stats, config,
+           last=plan.commit_end >= length)
+  _commit(signal, start, plan, write, stats)
+  return _Solved(start, plan.first_frame, plan.end_frame, signal, pads)
+
+
+def _context(previous, start, commit_start):
+  """Committed samples `[start, commit_start)` from the previous block's solution."""
+  if previous is None:
+    return np.zeros(commit_start - start, np.float64)
+  return previous.signal[start - previous.start:commit_start - previous.start]
+
+
+def _fit(plan, previous, magnitude, native, linear, scale, context, start, stop, pads, config,
+         solver, stats, gl_iters, lbfgs_iters, momentum, seed):
+  """Griffin-Lim (warm-started from the previous block) then L-BFGS with the context fixed."""
+  dtype = solver.dtype
+  gl_state = solver.griffin_lim.start(magnitude, "random", seed + plan.first_frame)
+  if previous is not None:
+    gl_state = _continue_phase(gl_state, previous, plan, solver)
+  gl_state = solver.griffin_lim.run(magnitude, gl_state, gl_iters, momentum)
+  estimate = solver.griffin_lim.waveform(magnitude, gl_state)[0].numpy()
+  origin = plan.first_frame * config.hop_length - config.pad
+  # The segment's own signal (without padding), then its free part after the context.
+  free = estimate[start - origin:stop - origin][plan.commit_start - start:] * scale
+  if previous is not None:
+    free = _splice_previous(free, previous, plan.commit_start, config)
+  native_domain = solver.domain == "native"
+  gain = 1.0 if native_domain else scale
+  context_t = tf.constant(context[None, :] / gain, dtype)
+  reference = tf.reduce_max(linear, axis=[1, 2], keepdims=True)
+  if native_domain:
+    args = (context_t, native, reference, pads)
+    position = tf.constant(free[None, :], dtype)
+  else:
+    linear_scale = scale ** 2 if config.power == 2 else scale
+    args = (context_t, solver.problem.prepare_target(linear / linear_scale),
+            tf.ones_like(reference), pads)
+    position = tf.constant(free[None, :] / scale, dtype)
+  stats["best"] = np.concatenate([context, free])
+  if lbfgs_iters > 0:
+    results = solver.runner.start(position, *args)
+    results = solver.runner.run(results, int(lbfgs_iters), 0.0, *args)
+    stats["lbfgs"] += int(results.num_iterations)
+    free = results.position[0].numpy().astype(np.float64) * gain
+  stats.pop("best", None)
+  return np.concatenate([context, free])
+
+
+def _splice_previous(free, previous, commit_start, config):
+  """Start from the previous block's solution where it has one, fading into Griffin-Lim's.
+
+  Its last window of samples is fitted only by frames it shares with the
+  segment's edge, so the fade ends one window before its end.
+  """
+  known = previous.signal[commit_start - previous.start:]
+  fade_end = min(known.shape[0] - config.frame_span, free.shape[0])
+  if fade_end <= 0:
+    return free
+  fade_start = fade_end // 2
+  weight = np.ones(fade_end)
+  weight[fade_start:] = np.linspace(1.0, 0.0, fade_end - fade_start)
+  mixed = free.copy()
+  mixed[:fade_end] = weight * known[:fade_end] + (1.0 - weight) * free[:fade_end]
+  return mixed
+
+
+def _continue_phase(gl_state, previous, plan, solver):
+  """Initial angles: the previous solution's phase on the frames both blocks fit."""
+  shared = previous.end_frame - plan.first_frame
+  if shared <= 0:
+    return gl_state
+  dtype = solver.dtype
+  phase = solver.segment_phase(tf.constant(previous.signal[None, :], dtype),
+                               tf.constant(previous.pads, tf.int32))
+  offset = plan.first_frame - previous.first_frame
+  given = phase[:, offset:offset + shared]
+  random_part = tf.math.angle(gl_state.angles[:, shared:])
+  angles = gl_lib.initial_angles(tf.shape(gl_state.angles), dtype, "given",
+                                 phase=tf.concat([given, random_part], axis=1))
+  return gl_lib.GriffinLimState(angles, tf.zeros_like(angles))
+
+
+def _account(signal, plan, native, linear, pads, solver, stats, config, last):
+  """Add the error of the frames this block finalises to the running totals."""
+  hop, pad, span = config.hop_length, config.pad, config.frame_span
+  error, energy = solver.segment_error(tf.constant(signal[None, :], solver.dtype), pads, native,
+                                       linear)
+  error, energy = error[0].numpy(), energy[0].numpy()
+  # Frames wholly inside what is committed after this block (and not counted before).
+  first_owned = stats.get("next_frame", 0) - plan.first_frame
+  last_frame = plan.end_frame if last else (plan.commit_end + pad - span) // hop + 1
+  owned = slice(max(first_owned, 0), max(min(last_frame, plan.end_frame) - plan.first_frame, 0))
+  stats["error"] += float(np.sum(error[owned]))
+  stats["energy"] += float(np.sum(energy[owned]))
+  stats["next_frame"] = plan.first_frame + owned.stop
+
+
+def _commit(signal, start, plan, write, stats):
+  """Hand samples `[commit_start, commit_end)` to the sink (zeros past the solved range)."""
+  chunk = signal[plan.commit_start - start:plan.commit_end - start]
+  missing = plan.commit_end - plan.commit_start - chunk.shape[0]
+  if missing > 0:
+    chunk = np.concatenate([chunk, np.zeros(missing, chunk.dtype)])
+  write(chunk.astype(np.float32))
+  stats["written"] += chunk.shape[0]
