@@ -613,6 +613,42 @@ def experiment_speed(tfspecinv, clip, env, repeats=3):
                   r.lbfgs_evaluations, r.lbfgs_iterations))
     rows.append((label,) + min(out))
 
+  pure = []
+
+  def pure_cost(label, spec, config):
+    """One value-and-gradient evaluation of the default loss alone, looped in one graph."""
+    import tensorflow as tf
+    from tfspecinv import optimize, pipeline
+    problem = optimize.WaveformProblem(config, "mixed")
+    eng = pipeline.engine_for(config)
+    native = tf.constant(spec.T[None])
+    linear, magnitude = eng.linear_magnitude(native, tf.constant(200))
+    peak = tf.reduce_max(magnitude)
+    target = problem.prepare_target(linear / (peak ** 2 if config.power == 2 else peak))
+    ones = tf.ones([1, 1, 1])
+    x0 = tf.constant(y[None].astype(np.float32) / float(np.abs(y).max()))
+
+    @tf.function(input_signature=[tf.TensorSpec([1, None], tf.float32),
+                                  tf.TensorSpec([], tf.int32)])
+    def evaluations(x, count):
+      def body(i, x, total):
+        with tf.GradientTape() as tape:
+          tape.watch(x)
+          value = tf.reduce_sum(problem.loss(x, target, ones))
+        gradient = tape.gradient(value, x)
+        return i + 1, x - 1e-6 * gradient, total + value  # Each step depends on the last.
+      return tf.while_loop(lambda i, *_: i < count, body, (0, x, 0.0))[2]
+
+    evaluations(x0, tf.constant(2)).numpy()
+    t10 = best(lambda: evaluations(x0, tf.constant(10)).numpy())
+    t100 = best(lambda: evaluations(x0, tf.constant(100)).numpy())
+    pure.append((label, (t100 - t10) / 90))
+
+  run_safely("pure f+g cost (stft)", lambda: pure_cost(
+      "L-BFGS objective, linear STFT: value+gradient only", S, cfg))
+  run_safely("pure f+g cost (mel)", lambda: pure_cost(
+      "L-BFGS objective, mel: value+gradient only", M, cfg_mel))
+
   print("[speed] L-BFGS timings ...", flush=True)
   run_safely("L-BFGS cost (stft)", lambda: lbfgs_cost(
       "L-BFGS, linear STFT (waveform variables)", S, cfg, method="lbfgs", lbfgs_iters=100))
@@ -627,6 +663,10 @@ def experiment_speed(tfspecinv, clip, env, repeats=3):
   t.add(["tfspecinv griffin_lim (compiled), per iteration", our_it * 1e3, np.nan])
   t.add(["  ratio librosa / tfspecinv per GL iteration", np.nan, _ratio(lib_it, our_it)],
         kind="median")
+  for label, per_eval in pure:
+    t.add([f"{label}, per evaluation", per_eval * 1e3, np.nan])
+    t.add(["  ratio evaluation / tfspecinv GL iteration", np.nan, _ratio(per_eval, our_it)],
+          kind="median")
   for label, per_eval, per_iter, evals, iters in rows:
     t.add([f"{label}: per f+g evaluation", per_eval * 1e3, np.nan])
     t.add([f"  per L-BFGS iteration ({iters} it, {evals} evals)", per_iter * 1e3, np.nan])
@@ -636,6 +676,10 @@ def experiment_speed(tfspecinv, clip, env, repeats=3):
           kind="median")
   t.notes.append(f"GL per iteration = (t(100 it) - t(10 it)) / 90, best of {repeats}: librosa "
                  f"{lib10:.3f}s/{lib100:.3f}s, tfspecinv {our10:.3f}s/{our100:.3f}s")
+  t.notes.append("value+gradient only: the default 'mixed' loss and its gradient evaluated "
+                 "(t(100) - t(10)) / 90 times in one tf.while_loop, best of "
+                 f"{repeats}: what one L-BFGS evaluation costs without TFP's line-search and "
+                 "two-loop bookkeeping")
   t.notes.append("L-BFGS: reconstruct(gl_iters=0, lbfgs_iters=100 [joint: 30]) after warm-up; "
                  "stage_seconds['lbfgs'] / lbfgs_evaluations (includes the start evaluation "
                  "and chunk overhead), best of 2")

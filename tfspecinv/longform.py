@@ -45,7 +45,7 @@ from tfspecinv.errors import SpecInvError
 __all__ = ["reconstruct_long", "BlockPlan", "plan_blocks", "LongResult"]
 
 DEFAULT_BLOCK_FRAMES = 2048
-DEFAULT_LOOKAHEAD_FRAMES = 16
+DEFAULT_LOOKAHEAD_FRAMES = 32
 
 BlockPlan = collections.namedtuple(
     "BlockPlan", ["first_frame", "end_frame", "commit_start", "commit_end"])

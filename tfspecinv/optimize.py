@@ -167,18 +167,24 @@ class LbfgsRunner:
     self.trace_count = 0
     position_spec = tf.TensorSpec([None, None], dtype)
     results_spec = _results_spec(dtype)
+    # TFP's L-BFGS and its line search call the objective from several places;
+    # as one compiled function it is traced once and called, not re-traced at
+    # each call site (this cut the first call's tracing several-fold).
+    self._objective = tf.function(self._value_and_gradient,
+                                  input_signature=[position_spec] + arg_specs, autograph=False)
     self._start = tf.function(self._start_body, input_signature=[position_spec] + arg_specs,
-                              jit_compile=jit_compile)
+                              jit_compile=jit_compile, autograph=False)
     self._run = tf.function(
         self._run_body,
         input_signature=[results_spec, tf.TensorSpec([], tf.int32),
                          tf.TensorSpec([], dtype)] + arg_specs,
-        jit_compile=jit_compile)
+        jit_compile=jit_compile, autograph=False)
+
+  def _value_and_gradient(self, position, *args):
+    return tfp.math.value_and_gradient(lambda p: self.loss_fn(p, *args), position)
 
   def _value_and_gradients(self, args):
-    def fn(position):
-      return tfp.math.value_and_gradient(lambda p: self.loss_fn(p, *args), position)
-    return fn
+    return lambda position: self._objective(position, *args)
 
   def _start_body(self, position, *args):
     self.trace_count += 1

@@ -79,8 +79,9 @@ class Engine:
     self._runners = {}
     spec3 = tf.TensorSpec([None, None, None], dtype)
     self.linear_magnitude = tf.function(self._linear_magnitude,
-                                        input_signature=[spec3, tf.TensorSpec([], tf.int32)])
-    self.evaluate = tf.function(self._evaluate, input_signature=[
+                                        input_signature=[spec3, tf.TensorSpec([], tf.int32)],
+                                        autograph=False)
+    self.evaluate = tf.function(self._evaluate, autograph=False, input_signature=[
         tf.TensorSpec([None, None], dtype), tf.TensorSpec([None, None], dtype), spec3, spec3])
 
   # ----------------------------------------------------------- target side
