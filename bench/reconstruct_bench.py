@@ -596,10 +596,15 @@ def experiment_speed(tfspecinv, clip, env, repeats=3):
   print(f"[speed] {clip.name}: Griffin-Lim timings ...", flush=True)
   lib(10)
   ours(10)  # warm-up (tracing)
-  lib10, lib100 = best(lambda: lib(10)), best(lambda: lib(100))
-  our10, our100 = best(lambda: ours(10)), best(lambda: ours(100))
-  lib_it = (lib100 - lib10) / 90
-  our_it = (our100 - our10) / 90
+  # Interleaved rounds, so both sides see the same machine load; medians of the rounds.
+  rounds = []
+  for _ in range(max(repeats, 5)):
+    lib10, lib100 = timed(lib, 10)[1], timed(lib, 100)[1]
+    our10, our100 = timed(ours, 10)[1], timed(ours, 100)[1]
+    rounds.append(((lib100 - lib10) / 90, (our100 - our10) / 90))
+  lib_it = float(np.median([r[0] for r in rounds]))
+  our_it = float(np.median([r[1] for r in rounds]))
+  gl_ratio = float(np.median([r[0] / r[1] for r in rounds]))
 
   rows = []
 
@@ -661,8 +666,7 @@ def experiment_speed(tfspecinv, clip, env, repeats=3):
             ["quantity", "ms", "ratio"], ["{}", "{:.3f}", "{:.2f}"])
   t.add(["librosa griffinlim, per iteration", lib_it * 1e3, np.nan])
   t.add(["tfspecinv griffin_lim (compiled), per iteration", our_it * 1e3, np.nan])
-  t.add(["  ratio librosa / tfspecinv per GL iteration", np.nan, _ratio(lib_it, our_it)],
-        kind="median")
+  t.add(["  ratio librosa / tfspecinv per GL iteration", np.nan, gl_ratio], kind="median")
   for label, per_eval in pure:
     t.add([f"{label}, per evaluation", per_eval * 1e3, np.nan])
     t.add(["  ratio evaluation / tfspecinv GL iteration", np.nan, _ratio(per_eval, our_it)],
@@ -674,8 +678,10 @@ def experiment_speed(tfspecinv, clip, env, repeats=3):
           kind="median")
     t.add(["  ratio evaluation / librosa GL iteration", np.nan, _ratio(per_eval, lib_it)],
           kind="median")
-  t.notes.append(f"GL per iteration = (t(100 it) - t(10 it)) / 90, best of {repeats}: librosa "
-                 f"{lib10:.3f}s/{lib100:.3f}s, tfspecinv {our10:.3f}s/{our100:.3f}s")
+  t.notes.append(f"GL per iteration = (t(100 it) - t(10 it)) / 90, median of {len(rounds)} "
+                 "interleaved rounds (librosa then tfspecinv in each); the ratio is the median of "
+                 "the per-round ratios. Per round (ms, librosa/tfspecinv): " + ", ".join(
+                     f"{a * 1e3:.2f}/{b * 1e3:.2f}" for a, b in rounds))
   t.notes.append("value+gradient only: the default 'mixed' loss and its gradient evaluated "
                  "(t(100) - t(10)) / 90 times in one tf.while_loop, best of "
                  f"{repeats}: what one L-BFGS evaluation costs without TFP's line-search and "

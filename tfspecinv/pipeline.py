@@ -184,7 +184,8 @@ def reconstruct_graph(values, config, gl_iters=32, lbfgs_iters=200, nnls_iters=2
   else:
     target = problem.prepare_target(linear / _linear_scale(scale, config))
     args, position = (target, tf.ones_like(peak)), signal
-  lbfgs = optimize.LbfgsRunner(problem.loss, [], dtype)
+  lbfgs = optimize.LbfgsRunner(problem.loss, [tf.TensorSpec([None, None, None], dtype),
+                                              tf.TensorSpec([None, 1, 1], dtype)], dtype)
   results = lbfgs._start_body(position, *args)  # pylint: disable=protected-access
   results = lbfgs._run_body(results, tf.cast(lbfgs_iters, tf.int32),  # pylint: disable=protected-access
                             tf.constant(0.0, dtype), *args)
