@@ -258,18 +258,25 @@ class _Item:
 
 
 def _load_item(path, output):
-  """Read one input: a representation (array) or audio to round-trip."""
+  """Read one input: a representation (array) or audio to round-trip.
+
+  Arrays are checked with NumPy alone, so a bad file fails before TensorFlow loads.
+  """
   import numpy as np
-  import tensorflow as tf
   from tfspecinv import io as io_lib
-  from tfspecinv import transforms
+  from tfspecinv import validation
+  from tfspecinv.errors import SpecInvError
   item = _Item(path, output)
   kind = io_lib.input_kind(path)
   if kind == "image":
+    _import_tensorflow_quietly()
     _load_image(item)
   elif kind == "audio":
     samples, sample_rate = io_lib.read_audio(path)
     item.config = build_config(file_sample_rate=sample_rate)
+    _import_tensorflow_quietly()
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    from tfspecinv import transforms  # pylint: disable=import-outside-toplevel
     item.reference_audio = samples
     item.spectrogram = transforms.forward(tf.constant(samples), item.config).numpy()
     if FLAGS.length is None:
@@ -278,6 +285,10 @@ def _load_item(path, output):
     item.config = build_config()
     item.spectrogram = np.asarray(io_lib.read_array(path, FLAGS.key))
     _check_shape(path, item.spectrogram)
+    try:
+      validation.check_spectrogram(item.spectrogram, item.config)
+    except SpecInvError as error:
+      raise SpecInvError(f"{path}: {error}") from None
   return item
 
 
@@ -455,12 +466,19 @@ def _group(items):
   return groups
 
 
+_TENSORFLOW_READY = False
+
+
 def _import_tensorflow_quietly():
   """Import TensorFlow/TFP and start the runtime with native stderr muted.
 
   Their C++ start-up lines (CUDA probing, CPU features) are written before
   TF_CPP_MIN_LOG_LEVEL applies; a command line should print only its own.
   """
+  global _TENSORFLOW_READY  # pylint: disable=global-statement
+  if _TENSORFLOW_READY:
+    return
+  _TENSORFLOW_READY = True
   if FLAGS.verbosity >= 1:
     import tensorflow_probability  # pylint: disable=import-outside-toplevel,unused-import
     return
@@ -488,11 +506,11 @@ def run():
   if folder and (FLAGS.report or FLAGS.plot):
     raise UsageError("--report and --plot take a single input file, not a folder.")
   _check_outputs_free(pairs, folder)
-  _import_tensorflow_quietly()
   printer = ProgressPrinter(quiet=FLAGS.quiet)
   failures, items = [], []
   from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
   if io_lib.input_kind(pairs[0][0]) == "tfrecord" and not os.path.isdir(pairs[0][0]):
+    _import_tensorflow_quietly()
     loaded, pairs = _tfrecord_items(*pairs[0]), []
   else:
     loaded = None
@@ -571,6 +589,7 @@ def _run_long(item, block_frames, printer):
 
 
 def _run_group(group, printer):
+  _import_tensorflow_quietly()
   long_items = [item for item in group if _block_frames(item)]
   if long_items:
     for item in group:  # Long inputs are never batched: each streams on its own.

@@ -238,8 +238,8 @@ class SpectrogramConfig:
           f"{self.mel_scale!r}, mel_norm={self.mel_norm!r}; set mel_scale='htk', "
           "mel_norm='none' or choose mel_variant='librosa'.")
     if self.representation in ("mel", "mfcc"):
-      from tfspecinv import mel  # Local import: mel imports this module.
-      empty = mel.empty_filters(self)
+      from tfspecinv import filterbank  # Local import: filterbank is used with configs.
+      empty = filterbank.empty_filters(self)
       if empty:
         raise SpecInvError(
             f"n_mels={self.n_mels} is too many for n_fft={self.n_fft} between fmin="

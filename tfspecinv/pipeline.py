@@ -32,6 +32,7 @@ from tfspecinv import mfcc as mfcc_lib
 from tfspecinv import optimize
 from tfspecinv import scaling
 from tfspecinv import transforms
+from tfspecinv import validation
 from tfspecinv.errors import SpecInvError
 
 __all__ = ["reconstruct", "reconstruct_graph", "ReconstructionResult", "Progress", "Engine",
@@ -208,52 +209,11 @@ def _validate(spectrogram, config, dtype):
     array = np.asarray(spectrogram)
   if array is None:
     raise SpecInvError("reconstruct runs eagerly; call it outside tf.function.")
-  if array.dtype.kind == "c":
-    raise SpecInvError(
-        "the spectrogram is complex; pass magnitudes (np.abs(S)) or use tfspecinv.istft "
-        "when you have the phase.")
-  if array.dtype.kind not in "fiu":
-    raise SpecInvError(f"the spectrogram has dtype {array.dtype}; pass a numeric array.")
-  if array.ndim < 2:
-    raise SpecInvError(
-        f"the spectrogram has shape {array.shape}; it needs at least 2 dimensions "
-        f"[..., {'bins, frames' if config.layout == 'bins_frames' else 'frames, bins'}].")
-  if array.size == 0:
-    raise SpecInvError(f"the spectrogram is empty (shape {array.shape}).")
-  bad = ~np.isfinite(array)
-  if bad.any():
-    raise SpecInvError(
-        f"the spectrogram contains {int(np.isnan(array).sum())} NaN and "
-        f"{int(np.isinf(array).sum())} infinite values; fix the source or replace them "
-        "(e.g. np.nan_to_num) before inverting.")
-  feature_axis = -2 if config.layout == "bins_frames" else -1
-  frame_axis = -1 if config.layout == "bins_frames" else -2
-  features = array.shape[feature_axis]
-  if features != config.n_features:
-    raise SpecInvError(_feature_mismatch(array.shape, features, array.shape[frame_axis], config))
-  if config.scale == "linear" and config.representation != "mfcc" and (array < 0).any():
-    raise SpecInvError(
-        f"the spectrogram has negative values (min {array.min():g}) but scale='linear' means "
-        "magnitudes or powers, which are >= 0; set scale='db'/'log' if it is log-scaled.")
+  validation.check_spectrogram(array, config)
   values = tf.constant(array, dtype)
   values = layout.to_frames_bins(values, config)
   flat, batch_shape = layout.flatten_batch(values, 2)
   return flat, batch_shape.numpy()
-
-
-def _feature_mismatch(shape, features, other, config):
-  what = {"stft": "frequency bins", "mel": "mel bands", "mfcc": "MFCC coefficients"}
-  message = (f"the spectrogram of shape {tuple(shape)} has {features} "
-             f"{what[config.representation]} but the config expects {config.n_features}")
-  if config.representation == "stft":
-    message += f" (n_fft={config.n_fft})"
-  if other == config.n_features:
-    alt = "frames_bins" if config.layout == "bins_frames" else "bins_frames"
-    return message + f"; the other axis matches: is the layout {alt!r}?"
-  if config.representation == "stft":
-    return message + f"; {features} bins mean n_fft={2 * (features - 1)}: set n_fft."
-  name = "n_mels" if config.representation == "mel" else "n_mfcc"
-  return message + f"; set {name}={features} or check the layout."
 
 
 def _check_length(length, num_frames, config):
