@@ -90,6 +90,16 @@ def _strategy(devices):
   return tf.distribute.MirroredStrategy(names)
 
 
+def _replicated(strategy, module):
+  """One compiled step that runs `module.invert` on each replica's share of a batch."""
+  import tensorflow as tf
+
+  def step(batch):
+    return strategy.run(lambda part: module.invert(part), args=(batch,))  # pylint: disable=unnecessary-lambda
+
+  return tf.function(step, autograph=False)
+
+
 def experiment_throughput(args, clips):
   import tensorflow as tf
   from tfspecinv import layers
@@ -101,7 +111,7 @@ def experiment_throughput(args, clips):
   for name, engine in settings:
     module = layers.InverterModule(config, **engine)
     if strategy is not None:
-      step = tf.function(lambda batch, m=module: strategy.run(m.invert, args=(batch,)))
+      step = _replicated(strategy, module)
     sizes = args.batch_sizes if engine["lbfgs_iters"] == 0 else args.full_batch_sizes
     for batch_size in sizes:
       mels = tf.constant(_ten_second_mels(clips, batch_size))
