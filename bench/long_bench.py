@@ -18,6 +18,11 @@ Reduced iterations (--long-gl-iters, --long-lbfgs-iters) keep the hour affordabl
   PYTHONPATH=. python bench/long_bench.py                       # both, ~30 min on 2 CPU cores
   PYTHONPATH=. python bench/long_bench.py --experiments throughput --batch-sizes 1,8,64
   PYTHONPATH=. python bench/long_bench.py --experiments memory --minutes 1,10
+  PYTHONPATH=. python bench/long_bench.py --experiments joins
+
+Joins: a minute of the real clips joined, reconstructed in small blocks (128 frames, so ~40 joins) with
+32 Griffin-Lim + 100 L-BFGS iterations per block, and in one piece with the same iterations; the mel spectral
+convergence of the frames within a window of a join is compared with that of the other frames.
 """
 
 import argparse
@@ -246,6 +251,56 @@ def experiment_memory(args):
   return lines
 
 
+def experiment_joins(args, clips):
+  """Do the joins between blocks click? Frames near joins against the rest, on real audio."""
+  import librosa
+  import tensorflow as tf  # noqa: F401
+  from tfspecinv import longform, pipeline
+  joined = np.concatenate([y for _, y in clips])[:int(args.joins_seconds * SR)]
+  mel = librosa.feature.melspectrogram(y=joined, sr=SR, n_fft=N_FFT, hop_length=HOP,
+                                       n_mels=N_MELS, fmax=FMAX, power=2.0).astype(np.float32)
+  config = _config()
+  t0 = time.perf_counter()
+  blocks, result = longform.reconstruct_long(mel, config, length=len(joined),
+                                             block_frames=args.joins_block_frames)
+  block_seconds = time.perf_counter() - t0
+  t0 = time.perf_counter()
+  whole, _ = pipeline.reconstruct(mel, config, length=len(joined), lbfgs_iters=100)
+  whole_seconds = time.perf_counter() - t0
+  reach = -(-N_FFT // HOP) + 1
+  near = np.zeros(mel.shape[1], bool)
+  for join in result.joins:
+    near[max(join // HOP - reach, 0):join // HOP + reach + 1] = True
+
+  def split_sc(waveform):
+    estimate = librosa.feature.melspectrogram(y=waveform.astype(np.float64), sr=SR, n_fft=N_FFT,
+                                              hop_length=HOP, n_mels=N_MELS, fmax=FMAX)
+    error = np.sum((estimate - mel) ** 2, axis=0)
+    energy = np.sum(mel.astype(np.float64) ** 2, axis=0)
+    sc = lambda mask: 10 * np.log10(error[mask].sum() / energy[mask].sum())
+    return sc(near), sc(~near), sc(np.ones_like(near))
+
+  rows = [("blocks", block_seconds) + split_sc(blocks),
+          ("one piece", whole_seconds) + split_sc(whole)]
+  lines = [f"### Joins on real audio: {len(joined) / SR:.0f} s of the corpus's real clips joined, "
+           f"blocks of {args.joins_block_frames} frames ({len(result.joins)} joins), 32 GL + 100 "
+           "L-BFGS per block; one piece with the same iterations", "",
+           f"| run | seconds | mel SC, frames within {reach} of a join (dB) | mel SC, other frames "
+           "(dB) | mel SC, all (dB) |", "|---|---|---|---|---|"]
+  for name, seconds, near_sc, rest_sc, all_sc in rows:
+    print(f"{name:9s}: near joins {near_sc:.2f} dB, rest {rest_sc:.2f} dB, all {all_sc:.2f} dB, "
+          f"{seconds:.1f} s", flush=True)
+    lines.append(f"| {name} | {seconds:.1f} | {near_sc:.2f} | {rest_sc:.2f} | {all_sc:.2f} |")
+  # Some frames are harder than others whatever the method; the one-piece run has no joins, so
+  # its own near-minus-rest gap is what the content alone gives at those frames.
+  penalty = (rows[0][2] - rows[0][3]) - (rows[1][2] - rows[1][3])
+  lines += ["", f"Near-join minus rest: blocks {rows[0][2] - rows[0][3]:+.2f} dB, one piece (no "
+            f"joins, same frames) {rows[1][2] - rows[1][3]:+.2f} dB; what the joins add: "
+            f"{penalty:+.2f} dB."]
+  print(lines[-1], flush=True)
+  return lines
+
+
 def _numbers(text, kind=int):
   return [kind(x) for x in text.split(",") if x.strip()]
 
@@ -253,7 +308,7 @@ def _numbers(text, kind=int):
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   add_corpus_arguments(parser)
-  parser.add_argument("--experiments", default="throughput,memory")
+  parser.add_argument("--experiments", default="throughput,memory,joins")
   parser.add_argument("--batch-sizes", type=_numbers, default=[1, 2, 4, 8, 16],
                       help="batch sizes for GL 100 (e.g. 1,8,64 on a GPU)")
   parser.add_argument("--full-batch-sizes", type=_numbers, default=[1, 4],
@@ -265,6 +320,8 @@ def main(argv=None):
   parser.add_argument("--long-gl-iters", type=int, default=16)
   parser.add_argument("--long-lbfgs-iters", type=int, default=10)
   parser.add_argument("--long-nnls-iters", type=int, default=50)
+  parser.add_argument("--joins-seconds", type=float, default=60.0)
+  parser.add_argument("--joins-block-frames", type=int, default=128)
   parser.add_argument("--child-memory", action="store_true", help=argparse.SUPPRESS)
   parser.add_argument("--minutes-one", type=float, help=argparse.SUPPRESS)
   parser.add_argument("--mode", default="blocks", help=argparse.SUPPRESS)
@@ -280,6 +337,8 @@ def main(argv=None):
     lines += experiment_throughput(args, _real_clips(args.corpus)) + [""]
   if "memory" in experiments:
     lines += experiment_memory(args) + [""]
+  if "joins" in experiments:
+    lines += experiment_joins(args, _real_clips(args.corpus)) + [""]
   text = "\n".join(lines)
   print("\n" + text)
   os.makedirs(args.results_dir, exist_ok=True)
