@@ -168,3 +168,24 @@ def test_silent_blocks_give_silence():
 def test_bad_input_is_a_clear_error(bad, kwargs, words):
   with pytest.raises(SpecInvError, match=words):
     longform.reconstruct_long(bad, _mel_config(), lbfgs_iters=1, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["mfcc_librosa", "mel_tf_signal_frames_bins"])
+def test_other_representations_and_layouts(name, speech):
+  """Block mode goes through the same forward model: MFCCs (native loss) and tf.signal's layout."""
+  config = {
+      "mfcc_librosa": SpectrogramConfig.librosa(
+          sample_rate=SR, n_fft=1024, hop_length=256, n_mels=128, n_mfcc=40,
+          representation="mfcc", scale="db"),
+      "mel_tf_signal_frames_bins": SpectrogramConfig.tf_signal(
+          sample_rate=SR, n_fft=1024, win_length=1024, hop_length=256, n_mels=80, fmax=8000.0,
+          representation="mel"),
+  }[name]
+  values = transforms.forward(tf.constant(speech[0], tf.float32), config).numpy()
+  waveform, result = longform.reconstruct_long(values, config, block_frames=48, lbfgs_iters=20)
+  assert waveform.shape == (config.num_samples(_frames(values, config)),)
+  assert np.isfinite(waveform).all() and result.blocks >= 3
+  estimate = transforms.forward(tf.constant(waveform), config).numpy()
+  sc = 20 * np.log10(np.linalg.norm(estimate - values) / np.linalg.norm(values))
+  assert sc < -20, sc
+  assert result.spectral_convergence_db == pytest.approx(sc, abs=1.0)
