@@ -79,7 +79,10 @@ def test_sigint_writes_best_so_far_and_exits_130(tmp_path, librosa_mel):
       [sys.executable, MAIN, f"--input={path}", f"--output={out}", "--representation=mel",
        "--n_fft=1024", "--hop_length=256", "--n_mels=80", "--fmax=8000",
        "--sample_rate=22050", "--lbfgs_iters=1000000"],
-      cwd=ROOT, stderr=subprocess.PIPE, text=True)
+      cwd=ROOT, stderr=subprocess.PIPE, text=True,
+      # As from a terminal: a shell that starts jobs in the background (as CI may run the
+      # suite) leaves SIGINT ignored, which children inherit and Python then keeps.
+      preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
   seen = []
   for line in process.stderr:
     seen.append(line)
