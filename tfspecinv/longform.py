@@ -34,12 +34,12 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from tfspecinv import layout
 from tfspecinv import losses
 from tfspecinv import optimize
 from tfspecinv import phase as gl_lib
 from tfspecinv import pipeline
 from tfspecinv import transforms
+from tfspecinv import validation
 from tfspecinv.errors import SpecInvError
 
 __all__ = ["reconstruct_long", "BlockPlan", "plan_blocks", "LongResult"]
@@ -221,7 +221,7 @@ def reconstruct_long(spectrogram, config, *, sink=None, length=None,
     raise SpecInvError(f"domain={domain!r} is not supported; use 'auto' or one of "
                        f"{losses.DOMAINS}.")
   plans = plan_blocks(num_frames, length, config, block_frames, lookahead_frames)
-  _validate_all(array, config, num_frames, dtype)
+  _validate_all(array, config, num_frames)
   solver = _solver(config, dtype, domain, float(compression))
   eng = pipeline.engine_for(config, dtype)
   collected = [] if sink is None else None
@@ -251,10 +251,10 @@ def reconstruct_long(spectrogram, config, *, sink=None, length=None,
   return waveform, result
 
 
-def _validate_all(array, config, num_frames, dtype, chunk_frames=16384):
+def _validate_all(array, config, num_frames, chunk_frames=16384):
   """Check the whole input (NaN, negative values, feature count) before writing anything."""
   for first in range(0, num_frames, chunk_frames):
-    pipeline._validate(_frames_slice(array, config, first, first + chunk_frames), config, dtype)  # pylint: disable=protected-access
+    validation.check_spectrogram(_frames_slice(array, config, first, first + chunk_frames), config)
 
 
 def _sc_db(stats):
@@ -281,7 +281,7 @@ def _solve_block(plan, previous, array, config, length, solver, eng, stats, gl_i
   dtype = solver.dtype
   start, stop, pads = _segment_geometry(plan, config, length)
   block = _frames_slice(array, config, plan.first_frame, plan.end_frame)
-  native, _ = pipeline._validate(block, config, dtype)  # pylint: disable=protected-access
+  native, _ = pipeline._as_frames_bins(block, config, dtype)  # pylint: disable=protected-access
   linear, magnitude = eng.linear_magnitude(native, tf.constant(int(nnls_iters)))
   peak = float(tf.reduce_max(magnitude))
   scale = peak if peak > 0 else 1.0

@@ -210,6 +210,11 @@ def _validate(spectrogram, config, dtype):
   if array is None:
     raise SpecInvError("reconstruct runs eagerly; call it outside tf.function.")
   validation.check_spectrogram(array, config)
+  return _as_frames_bins(array, config, dtype)
+
+
+def _as_frames_bins(array, config, dtype):
+  """An already checked array as a `[batch, frames, features]` tensor, and its batch shape."""
   values = tf.constant(array, dtype)
   values = layout.to_frames_bins(values, config)
   flat, batch_shape = layout.flatten_batch(values, 2)
