@@ -396,8 +396,8 @@ def write_markdown(results_dir, name, header_lines, tables):
 
 
 # ----------------------------------------------------------- experiment A: mel
-MEL_METHODS = [("librosa m2a", "librosa"), ("eng lbfgs", "lbfgs"), ("eng joint", "joint"),
-               ("eng GL32", "gl32")]
+MEL_METHODS = [("librosa m2a", "librosa"), ("eng lbfgs", "lbfgs"),
+               ("eng lbfgs random", "lbfgs_random"), ("eng joint", "joint"), ("eng GL32", "gl32")]
 
 
 def experiment_mel(tfspecinv, clips, env):
@@ -409,6 +409,7 @@ def experiment_mel(tfspecinv, clips, env):
       M, sr=SR, n_fft=N_FFT, hop_length=HOP, power=2.0, n_iter=32, length=n, fmax=FMAX)
   engine = {
       "lbfgs": dict(),
+      "lbfgs_random": dict(init="random"),
       "joint": dict(method="joint"),
       "gl32": dict(method="griffin_lim", gl_iters=32),
   }
@@ -502,8 +503,9 @@ def experiment_mel(tfspecinv, clips, env):
 
 
 # -------------------------------------------------------- experiment B: linear
-LIN_METHODS = [("librosa GL300", "librosa"), ("eng lbfgs GL2000", "lbfgs_long"),
-               ("eng lbfgs GL32", "lbfgs"), ("eng GL", "gl")]
+LIN_METHODS = [("librosa GL300", "librosa"), ("eng GL pghi", "gl_pghi"),
+               ("eng lbfgs pghi", "lbfgs_pghi"), ("eng default", "lbfgs"),
+               ("eng GL random", "gl")]
 
 
 def experiment_linear(tfspecinv, clips, env, gl_iters=2000, lbfgs_iters=2000, n_iter=300):
@@ -513,11 +515,15 @@ def experiment_linear(tfspecinv, clips, env, gl_iters=2000, lbfgs_iters=2000, n_
   griffinlim = lambda S, n, it: librosa.griffinlim(S, n_iter=it, hop_length=HOP, n_fft=N_FFT,
                                                    length=n, random_state=0)
   engine = {
-      # As specified in the issue: long GL start, then L-BFGS, one shared budget.
-      "lbfgs_long": dict(method="lbfgs", gl_iters=gl_iters, lbfgs_iters=lbfgs_iters),
-      # The default 32-iteration GL start, then L-BFGS until the budget runs out.
+      # Griffin-Lim only, from the phase-gradient heuristic (PGHI) start.
+      "gl_pghi": dict(method="griffin_lim", gl_iters=100000, init="pghi"),
+      # Hybrid: PGHI, Griffin-Lim on half the budget, L-BFGS polishing on the rest.
+      "lbfgs_pghi": dict(method="lbfgs", gl_iters=gl_iters, lbfgs_iters=lbfgs_iters,
+                         init="pghi"),
+      # The defaults (init='auto' = PGHI, 32 Griffin-Lim iterations, then L-BFGS).
       "lbfgs": dict(method="lbfgs", gl_iters=32, lbfgs_iters=100000),
-      "gl": dict(method="griffin_lim", gl_iters=100000),
+      # Griffin-Lim from a random phase, as librosa.
+      "gl": dict(method="griffin_lim", gl_iters=100000, init="random"),
   }
   short = clips[0].y[:int(SHORT_SECONDS * SR)]
   Ss = mag_of(short).astype(np.float32)
@@ -560,9 +566,11 @@ def experiment_linear(tfspecinv, clips, env, gl_iters=2000, lbfgs_iters=2000, n_
   tables = quality_tables("B. Linear magnitude at equal time:", clips, results, LIN_METHODS,
                           "STFT magnitude")
   tables[0].notes += notes + [
-      f"'eng lbfgs GL2000': method='lbfgs', gl_iters={gl_iters}, lbfgs_iters={lbfgs_iters}; "
-      "'eng lbfgs GL32': gl_iters=32 (default), lbfgs_iters=100000; 'eng GL': "
-      "method='griffin_lim', gl_iters=100000; all with time_budget = librosa's seconds"]
+      "'eng GL pghi': method='griffin_lim', init='pghi', gl_iters=100000; 'eng lbfgs pghi': "
+      f"method='lbfgs', init='pghi', gl_iters={gl_iters}, lbfgs_iters={lbfgs_iters} (Griffin-Lim "
+      "gets half the budget); 'eng default': defaults (init='auto' = PGHI, gl_iters=32) with "
+      "lbfgs_iters=100000; 'eng GL random': method='griffin_lim', init='random', "
+      "gl_iters=100000; all with time_budget = librosa's seconds"]
   extra = [(f"{m}/lib", "{:.2f}",
             (lambda m: lambda c, p: _ratio(_get(p, m, "s"), _get(p, "librosa", "s")))(m))
            for h, m in LIN_METHODS[1:]]
@@ -722,9 +730,9 @@ def main(argv=None):
   parser.add_argument("--experiments", default="mel,linear,speed",
                       help="comma-separated subset of mel,linear,speed")
   parser.add_argument("--gl-iters", type=int, default=2000,
-                      help="B: gl_iters of the 'lbfgs GL2000' engine run")
+                      help="B: gl_iters of the 'eng lbfgs pghi' run")
   parser.add_argument("--lbfgs-iters", type=int, default=2000,
-                      help="B: lbfgs_iters of the 'lbfgs GL2000' engine run")
+                      help="B: lbfgs_iters of the 'eng lbfgs pghi' run")
   parser.add_argument("--librosa-iters", type=int, default=300, help="B: librosa n_iter")
   args = parser.parse_args(argv)
 

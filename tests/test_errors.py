@@ -126,6 +126,13 @@ def test_cli_file_and_setting_errors(tmp_path, case, files, flags, message):
   _check_one_line_failure(process, message, tmp_path, list(files))
 
 
+def test_cli_corrupt_tfrecord_leaves_no_output_folder(tmp_path):
+  (tmp_path / "in.tfrecord").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not a record")
+  process = _cli(f"--input={tmp_path / 'in.tfrecord'}", f"--output={tmp_path / 'wavs'}",
+                 *CLI_FLAGS["SMALL"], "--gl_iters=2", "--lbfgs_iters=2")
+  _check_one_line_failure(process, "corrupt", tmp_path, ["in.tfrecord"])
+
+
 def test_cli_silence_and_huge_values(tmp_path):
   """One folder run (one process) over both inputs: silence gives silence, 1e30 stays finite."""
   folder = tmp_path / "in"

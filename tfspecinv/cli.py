@@ -103,6 +103,9 @@ flags.DEFINE_enum("method", "lbfgs", ["lbfgs", "joint", "griffin_lim"],
 flags.DEFINE_integer("gl_iters", 32, "Griffin-Lim iterations.", lower_bound=0)
 flags.DEFINE_integer("lbfgs_iters", 200, "L-BFGS iterations.", lower_bound=0)
 flags.DEFINE_float("time_budget", None, "Seconds allowed per reconstruction.", lower_bound=0.0)
+flags.DEFINE_enum("init", "auto", ["auto", "pghi", "random", "zeros"],
+                  "Initial phase of Griffin-Lim: phase-gradient heuristic integration (pghi), "
+                  "random or zeros; auto is pghi unless --window=ones.")
 flags.DEFINE_integer("seed", 0, "Seed of the random initial phase.")
 flags.DEFINE_boolean("jit", False, "Compile the L-BFGS loop with XLA.")
 flags.DEFINE_integer("batch_size", 1, "Equal-shaped inputs of a folder reconstructed together.",
@@ -380,7 +383,7 @@ def _reconstruct(items, printer):
   waveforms, result = tfspecinv.reconstruct(
       batch, items[0].config, method=FLAGS.method, gl_iters=FLAGS.gl_iters,
       lbfgs_iters=FLAGS.lbfgs_iters, time_budget=FLAGS.time_budget, seed=FLAGS.seed,
-      length=length, progress=printer, jit_compile=FLAGS.jit)
+      init=FLAGS.init, length=length, progress=printer, jit_compile=FLAGS.jit)
   printer.done()
   return waveforms, result
 
@@ -414,7 +417,7 @@ def _write_outputs(item, waveform, result, quality):
     report = {
         "input": item.source, "output": item.output,
         "config": dataclasses.asdict(item.config), "method": result.method,
-        "domain": result.domain, "stop_reason": result.stop_reason,
+        "init": result.init, "domain": result.domain, "stop_reason": result.stop_reason,
         "gl_iterations": result.gl_iterations, "lbfgs_iterations": result.lbfgs_iterations,
         "lbfgs_evaluations": result.lbfgs_evaluations, "seconds": result.seconds,
         "stage_seconds": result.stage_seconds,
@@ -501,6 +504,18 @@ def run():
     raise UsageError("--input and --output are required (e.g. --input=speech.wav "
                      "--output=out.wav).")
   _check_plot_available()
+  output_existed = os.path.exists(FLAGS.output)
+  try:
+    return _run_all()
+  finally:
+    # A folder made for the outputs is removed again if nothing was written to it.
+    if (not output_existed and os.path.isdir(FLAGS.output) and
+        not os.listdir(FLAGS.output)):
+      os.rmdir(FLAGS.output)
+
+
+def _run_all():
+  """Plan, load, reconstruct and write every input; returns the exit status."""
   from tfspecinv.errors import SpecInvError  # pylint: disable=import-outside-toplevel
   pairs, folder = _plan_outputs(FLAGS.input, FLAGS.output)
   if folder and (FLAGS.report or FLAGS.plot):

@@ -27,7 +27,7 @@ def invert(spectrogram, config, **engine):
     spectrogram: float Tensor with the config's layout; leading axes are a batch.
     config: A `SpectrogramConfig`.
     **engine: `gl_iters`, `lbfgs_iters`, `nnls_iters`, `domain`, `compression`,
-      `momentum`, `seed` (see `pipeline.reconstruct_graph`).
+      `momentum`, `seed`, `init` (see `pipeline.reconstruct_graph`).
 
   Returns:
     float Tensor `[..., samples]`.
@@ -56,14 +56,14 @@ class SpectrogramInverter(_keras().layers.Layer):
   """
 
   def __init__(self, config, gl_iters=32, lbfgs_iters=100, nnls_iters=200, domain="auto",
-               seed=0, **kwargs):
+               seed=0, init="auto", **kwargs):
     kwargs.setdefault("trainable", False)
     kwargs.setdefault("autocast", False)
     kwargs.setdefault("dtype", "float32")
     super().__init__(**kwargs)
     self.config = config
     self.engine = dict(gl_iters=gl_iters, lbfgs_iters=lbfgs_iters, nnls_iters=nnls_iters,
-                       domain=domain, seed=seed)
+                       domain=domain, seed=seed, init=init)
 
   def call(self, inputs):
     return invert(tf.cast(inputs, tf.float32), self.config, **self.engine)

@@ -37,6 +37,7 @@ import tensorflow as tf
 from tfspecinv import losses
 from tfspecinv import optimize
 from tfspecinv import phase as gl_lib
+from tfspecinv import pghi
 from tfspecinv import pipeline
 from tfspecinv import transforms
 from tfspecinv import validation
@@ -316,7 +317,8 @@ def _fit(plan, previous, magnitude, native, linear, scale, context, start, stop,
          solver, stats, gl_iters, lbfgs_iters, momentum, seed):
   """Griffin-Lim (warm-started from the previous block) then L-BFGS with the context fixed."""
   dtype = solver.dtype
-  gl_state = solver.griffin_lim.start(magnitude, "random", seed + plan.first_frame)
+  init = "pghi" if config.window in pghi.WINDOW_GAMMA else "random"
+  gl_state = solver.griffin_lim.start(magnitude, init, seed + plan.first_frame)
   if previous is not None:
     gl_state = _continue_phase(gl_state, previous, plan, solver)
   gl_state = solver.griffin_lim.run(magnitude, gl_state, gl_iters, momentum)
@@ -367,7 +369,11 @@ def _splice_previous(free, previous, commit_start, config):
 
 
 def _continue_phase(gl_state, previous, plan, solver):
-  """Initial angles: the previous solution's phase on the frames both blocks fit."""
+  """Initial angles: the previous solution's phase on the frames both blocks fit.
+
+  The new frames keep their own start (PGHI's phase, or random), shifted per
+  bin so that it continues from the last shared frame.
+  """
   shared = previous.end_frame - plan.first_frame
   if shared <= 0:
     return gl_state
@@ -376,9 +382,10 @@ def _continue_phase(gl_state, previous, plan, solver):
                                tf.constant(previous.pads, tf.int32))
   offset = plan.first_frame - previous.first_frame
   given = phase[:, offset:offset + shared]
-  random_part = tf.math.angle(gl_state.angles[:, shared:])
+  own = tf.math.angle(gl_state.angles)
+  continued = own[:, shared:] + (given[:, -1:] - own[:, shared - 1:shared])
   angles = gl_lib.initial_angles(tf.shape(gl_state.angles), dtype, "given",
-                                 phase=tf.concat([given, random_part], axis=1))
+                                 phase=tf.concat([given, continued], axis=1))
   return gl_lib.GriffinLimState(angles, tf.zeros_like(angles))
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfspecinv import layout
+from tfspecinv import pghi
 from tfspecinv import transforms
 from tfspecinv.errors import SpecInvError
 
@@ -161,7 +162,17 @@ class GriffinLim:
     return fn(magnitude, state.angles, tf.constant(int(length)))
 
   def start(self, magnitude, init="random", seed=0, phase=None):
-    """Initial `GriffinLimState` for `magnitude` `[batch, frames, n_bins]`."""
+    """Initial `GriffinLimState` for `magnitude` `[batch, frames, n_bins]`.
+
+    `init` is as in `initial_angles`, or 'pghi': phase-gradient heuristic
+    integration of `magnitude` (`pghi.pghi_phase`; eager tensors only).
+    """
+    if init == "pghi":
+      if not tf.executing_eagerly():
+        raise SpecInvError("init='pghi' runs in NumPy; call it eagerly or use init='random'.")
+      phase = tf.constant(pghi.pghi_phase(magnitude.numpy(), self.config, seed=seed),
+                          magnitude.dtype)
+      init = "given"
     angles = initial_angles(tf.shape(magnitude), magnitude.dtype, init, seed, phase)
     return GriffinLimState(angles, tf.zeros_like(angles))
 
@@ -179,8 +190,10 @@ def griffin_lim(magnitude, config, iterations=32, momentum=0.99, init="random", 
     config: A `SpectrogramConfig`.
     iterations: Number of iterations.
     momentum: Momentum (0.99 as librosa; 0 for the original Griffin-Lim).
-    init: 'random', 'zeros' or 'given' (with `phase`).
-    seed: Seed for the random initial phase.
+    init: 'random', 'zeros', 'pghi' (phase-gradient heuristic integration
+      of `magnitude`, Prusa et al. 2017: a far better start for real
+      audio; not for window='ones') or 'given' (with `phase`).
+    seed: Seed for the random initial phase (and PGHI's negligible cells).
     phase: Initial phase for `init='given'`, same layout as `magnitude`.
     length: Output length in samples; default from the number of frames.
 
