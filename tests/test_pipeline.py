@@ -224,7 +224,8 @@ def test_length_must_match_frames():
 
 
 @pytest.mark.parametrize("argument", [dict(method="magic"), dict(domain="cubic"),
-                                      dict(gl_iters=-1), dict(time_budget=0.0)])
+                                      dict(gl_iters=-1), dict(time_budget=0.0),
+                                      dict(init="heap")])
 def test_bad_arguments(argument):
   with pytest.raises(SpecInvError):
     tfspecinv.reconstruct(np.ones((257, 40)), STFT_CONFIG, **argument)
