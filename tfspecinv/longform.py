@@ -317,8 +317,7 @@ def _fit(plan, previous, magnitude, native, linear, scale, context, start, stop,
          solver, stats, gl_iters, lbfgs_iters, momentum, seed):
   """Griffin-Lim (warm-started from the previous block) then L-BFGS with the context fixed."""
   dtype = solver.dtype
-  init = "pghi" if config.window in pghi.WINDOW_GAMMA else "random"
-  gl_state = solver.griffin_lim.start(magnitude, init, seed + plan.first_frame)
+  gl_state = solver.griffin_lim.start(magnitude, pghi.auto_init(config), seed + plan.first_frame)
   if previous is not None:
     gl_state = _continue_phase(gl_state, previous, plan, solver)
   gl_state = solver.griffin_lim.run(magnitude, gl_state, gl_iters, momentum)

@@ -33,11 +33,16 @@ import tensorflow as tf
 
 from tfspecinv.errors import SpecInvError
 
-__all__ = ["pghi_phase", "pghi_phase_graph", "default_tolerance", "window_gamma",
+__all__ = ["pghi_phase", "pghi_phase_graph", "auto_init", "default_tolerance", "window_gamma",
            "WINDOW_GAMMA"]
 
 # gamma / win_length^2 of the Gaussian matching each window (Prusa et al. 2017, Table I).
 WINDOW_GAMMA = {"hann": 0.25645, "hamming": 0.29794, "blackman": 0.17954}
+
+
+def auto_init(config):
+  """What `init='auto'` means for `config`: 'pghi' for bell-shaped windows, else 'random'."""
+  return "pghi" if config.window in WINDOW_GAMMA else "random"
 
 
 def default_tolerance(config):

@@ -443,9 +443,7 @@ def _resolve_init(init, config):
   """'auto' -> 'pghi' for bell-shaped windows, 'random' for window='ones' (checks `init`)."""
   if init not in INITS:
     raise SpecInvError(f"init={init!r} is not supported; use one of {INITS}.")
-  if init == "auto":
-    return "pghi" if config.window in pghi.WINDOW_GAMMA else "random"
-  return init
+  return pghi.auto_init(config) if init == "auto" else init
 
 
 def _run_griffin_lim(eng, magnitude, iterations, momentum, init, seed, length, clock, state,
