@@ -600,20 +600,23 @@ def experiment_speed(tfspecinv, clip, env, repeats=3):
 
   lib = lambda it: librosa.griffinlim(S, n_iter=it, hop_length=HOP, n_fft=N_FFT, length=n,
                                       random_state=0)
-  ours = lambda it: np.asarray(tfspecinv.griffin_lim(S, cfg, iterations=it, length=n))
+  ours_tf = lambda it: np.asarray(tfspecinv.griffin_lim(S, cfg, iterations=it, length=n,
+                                                          jit_compile=False))
+  ours_xla = lambda it: np.asarray(tfspecinv.griffin_lim(S, cfg, iterations=it, length=n,
+                                                           jit_compile=True))
   print(f"[speed] {clip.name}: Griffin-Lim timings ...", flush=True)
   lib(10)
-  ours(10)  # warm-up (tracing)
-  # Interleaved rounds, so both sides see the same machine load; medians of the rounds.
+  ours_tf(10)  # warm-up (tracing)
+  ours_xla(10)  # warm-up (tracing and XLA compilation)
+  # Interleaved rounds, so all see the same machine load; medians of the rounds.
   rounds = []
+  per_iteration = lambda fn: (timed(fn, 100)[1] - timed(fn, 10)[1]) / 90
   for _ in range(max(repeats, 5)):
-    lib10, lib100 = timed(lib, 10)[1], timed(lib, 100)[1]
-    our10, our100 = timed(ours, 10)[1], timed(ours, 100)[1]
-    rounds.append(((lib100 - lib10) / 90, (our100 - our10) / 90))
-  lib_it = float(np.median([r[0] for r in rounds]))
-  our_it = float(np.median([r[1] for r in rounds]))
-  gl_ratio = float(np.median([r[0] / r[1] for r in rounds]))
-
+    rounds.append((per_iteration(lib), per_iteration(ours_tf), per_iteration(ours_xla)))
+  rounds = np.array(rounds)
+  lib_it, tf_it, xla_it = np.median(rounds, axis=0)
+  tf_ratio = float(np.median(rounds[:, 0] / rounds[:, 1]))
+  xla_ratio = float(np.median(rounds[:, 0] / rounds[:, 2]))
   rows = []
 
   def lbfgs_cost(label, spec, config, **kw):
@@ -631,9 +634,9 @@ def experiment_speed(tfspecinv, clip, env, repeats=3):
   def pure_cost(label, spec, config):
     """One value-and-gradient evaluation of the default loss alone, looped in one graph."""
     import tensorflow as tf
-    from tfspecinv import optimize, pipeline
-    problem = optimize.WaveformProblem(config, "mixed")
+    from tfspecinv import pipeline
     eng = pipeline.engine_for(config)
+    problem, runner = eng.waveform_runner("mixed", 0.5)  # What reconstruct's L-BFGS calls.
     native = tf.constant(spec.T[None])
     linear, magnitude = eng.linear_magnitude(native, tf.constant(200))
     peak = tf.reduce_max(magnitude)
@@ -645,11 +648,8 @@ def experiment_speed(tfspecinv, clip, env, repeats=3):
                                   tf.TensorSpec([], tf.int32)])
     def evaluations(x, count):
       def body(i, x, total):
-        with tf.GradientTape() as tape:
-          tape.watch(x)
-          value = tf.reduce_sum(problem.loss(x, target, ones))
-        gradient = tape.gradient(value, x)
-        return i + 1, x - 1e-6 * gradient, total + value  # Each step depends on the last.
+        value, gradient = runner._objective(x, target, ones)  # pylint: disable=protected-access
+        return i + 1, x - 1e-6 * gradient, total + value[0]  # Each step depends on the last.
       return tf.while_loop(lambda i, *_: i < count, body, (0, x, 0.0))[2]
 
     evaluations(x0, tf.constant(2)).numpy()
@@ -673,24 +673,33 @@ def experiment_speed(tfspecinv, clip, env, repeats=3):
   t = Table(f"C. Speed on {clip.name} ({clip.duration:.2f} s)",
             ["quantity", "ms", "ratio"], ["{}", "{:.3f}", "{:.2f}"])
   t.add(["librosa griffinlim, per iteration", lib_it * 1e3, np.nan])
-  t.add(["tfspecinv griffin_lim (compiled), per iteration", our_it * 1e3, np.nan])
-  t.add(["  ratio librosa / tfspecinv per GL iteration", np.nan, gl_ratio], kind="median")
+  t.add(["tfspecinv griffin_lim, TF executor (< 200 iterations), per iteration", tf_it * 1e3,
+         np.nan])
+  t.add(["  ratio librosa / tfspecinv per GL iteration", np.nan, tf_ratio], kind="median")
+  t.add(["tfspecinv griffin_lim, XLA loop (>= 200 iterations), per iteration", xla_it * 1e3,
+         np.nan])
+  t.add(["  ratio librosa / tfspecinv per GL iteration", np.nan, xla_ratio], kind="median")
   for label, per_eval in pure:
     t.add([f"{label}, per evaluation", per_eval * 1e3, np.nan])
-    t.add(["  ratio evaluation / tfspecinv GL iteration", np.nan, _ratio(per_eval, our_it)],
-          kind="median")
+    t.add(["  ratio evaluation / tfspecinv GL iteration (TF executor)", np.nan,
+           _ratio(per_eval, tf_it)], kind="median")
+    t.add(["  ratio evaluation / tfspecinv GL iteration (XLA loop)", np.nan,
+           _ratio(per_eval, xla_it)], kind="median")
   for label, per_eval, per_iter, evals, iters in rows:
     t.add([f"{label}: per f+g evaluation", per_eval * 1e3, np.nan])
     t.add([f"  per L-BFGS iteration ({iters} it, {evals} evals)", per_iter * 1e3, np.nan])
-    t.add(["  ratio evaluation / tfspecinv GL iteration", np.nan, _ratio(per_eval, our_it)],
-          kind="median")
+    t.add(["  ratio evaluation / tfspecinv GL iteration (TF executor)", np.nan,
+           _ratio(per_eval, tf_it)], kind="median")
     t.add(["  ratio evaluation / librosa GL iteration", np.nan, _ratio(per_eval, lib_it)],
           kind="median")
   t.notes.append(f"GL per iteration = (t(100 it) - t(10 it)) / 90, median of {len(rounds)} "
-                 "interleaved rounds (librosa then tfspecinv in each); the ratio is the median of "
-                 "the per-round ratios. Per round (ms, librosa/tfspecinv): " + ", ".join(
-                     f"{a * 1e3:.2f}/{b * 1e3:.2f}" for a, b in rounds))
-  t.notes.append("value+gradient only: the default 'mixed' loss and its gradient evaluated "
+                 "interleaved rounds (librosa, tfspecinv TF executor, tfspecinv XLA in each); "
+                 "the ratios are medians of the per-round ratios. griffin_lim and reconstruct "
+                 "pick the XLA loop from 200 iterations on (jit_compile=None). Per round (ms, "
+                 "librosa/TF/XLA): " + ", ".join(
+                     f"{a * 1e3:.2f}/{b * 1e3:.2f}/{c * 1e3:.2f}" for a, b, c in rounds))
+  t.notes.append("value+gradient only: the L-BFGS objective of reconstruct (default 'mixed' "
+                 "loss and its gradient, compiled alone with XLA) evaluated "
                  "(t(100) - t(10)) / 90 times in one tf.while_loop, best of "
                  f"{repeats}: what one L-BFGS evaluation costs without TFP's line-search and "
                  "two-loop bookkeeping")

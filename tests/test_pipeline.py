@@ -9,6 +9,7 @@ import soundfile
 import tensorflow as tf
 
 import tfspecinv
+from tfspecinv import phase
 from tfspecinv import pipeline
 from tfspecinv.errors import SpecInvError
 
@@ -136,6 +137,46 @@ def test_no_retracing_for_same_and_new_shapes():
   tfspecinv.reconstruct(_magnitude(_clip(1.0)), STFT_CONFIG, lbfgs_iters=3)
   tfspecinv.reconstruct(np.stack([_magnitude(_clip(1.0, 0.7))] * 2), STFT_CONFIG, lbfgs_iters=3)
   assert (engine.griffin_lim.trace_count, runner.trace_count) == counts
+
+
+def test_long_griffin_lim_runs_use_the_xla_loop_without_retracing():
+  engine = pipeline.engine_for(STFT_CONFIG, tf.float32)
+  before = engine.griffin_lim_xla.trace_count
+  for seconds in (0.5, 0.6):
+    _, result = tfspecinv.reconstruct(_magnitude(_clip(seconds)), STFT_CONFIG,
+                                      method="griffin_lim", gl_iters=phase.XLA_MIN_ITERATIONS)
+    assert result.gl_iterations == phase.XLA_MIN_ITERATIONS
+  assert engine.griffin_lim_xla.trace_count - before <= 1
+
+
+def test_lbfgs_objective_is_a_separate_function():
+  """TFP calls the objective from several places; inlining it made Grappler's first pass 2x slower."""
+  _, runner = pipeline.engine_for(STFT_CONFIG, tf.float32).waveform_runner("mixed", 0.5)
+  concrete = runner._objective.get_concrete_function()  # pylint: disable=protected-access
+  assert concrete.function_def.attr["_noinline"].b
+  # Built-in losses are compiled with XLA; a custom forward model keeps the executor.
+  assert concrete.function_def.attr["_XlaMustCompile"].b
+  custom = lambda x: tf.abs(tfspecinv.stft(x, STFT_CONFIG))
+  _, custom_runner = pipeline.engine_for(STFT_CONFIG, tf.float32).waveform_runner(
+      "mixed", 0.5, custom)
+  custom_def = custom_runner._objective.get_concrete_function().function_def  # pylint: disable=protected-access
+  assert not custom_def.attr["_XlaMustCompile"].b
+
+
+def test_without_grappler_is_scoped_to_the_block():
+  from tensorflow.core.protobuf import config_pb2  # pylint: disable=import-outside-toplevel
+  from tensorflow.python.eager import context  # pylint: disable=import-outside-toplevel
+  from tfspecinv import optimize  # pylint: disable=import-outside-toplevel
+
+  def meta_optimizer_disabled():
+    config = config_pb2.ConfigProto()
+    config.ParseFromString(context.context().function_call_options.config_proto_serialized)
+    return config.graph_options.rewrite_options.disable_meta_optimizer
+
+  assert not meta_optimizer_disabled()
+  with optimize._without_grappler():  # pylint: disable=protected-access
+    assert meta_optimizer_disabled()
+  assert not meta_optimizer_disabled()
 
 
 def test_progress_callback_reports_each_stage():

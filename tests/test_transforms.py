@@ -8,6 +8,7 @@ import tensorflow as tf
 
 import tfspecinv as ts
 from tfspecinv import SpecInvError, SpectrogramConfig
+from tfspecinv import transforms
 
 DTYPES = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
 # Relative tolerance against a float64 reference, per input dtype.
@@ -379,3 +380,13 @@ def test_bad_signals_raise(cfg, signal, pattern, which):
   for fn in fns:
     with pytest.raises(SpecInvError, match=pattern):
       fn(tf.constant(signal))
+
+
+@pytest.mark.parametrize("width, hop", [(1024, 256), (400, 160), (512, 512), (256, 64)])
+@pytest.mark.parametrize("samples", [0, 100, 255, 256, 1023, 1024, 1025, 5003])
+def test_frame_matches_tf_signal_frame(width, hop, samples):
+  signal = tf.random.stateless_normal([2, samples], seed=[samples, width])
+  ours = transforms.frame(signal, width, hop)
+  reference = tf.signal.frame(signal, width, hop)
+  assert ours.shape == reference.shape
+  np.testing.assert_array_equal(ours.numpy(), reference.numpy())

@@ -23,7 +23,12 @@ from tfspecinv import pghi
 from tfspecinv import transforms
 from tfspecinv.errors import SpecInvError
 
-__all__ = ["GriffinLim", "GriffinLimState", "griffin_lim", "initial_angles"]
+__all__ = ["GriffinLim", "GriffinLimState", "griffin_lim", "initial_angles", "prefers_xla"]
+
+# XLA compiles the loop once per shape bucket (about 0.5 s on a 2-core CPU for
+# a 5 s clip) and then saves about 1.5 ms per iteration there: worth it from a
+# few hundred iterations on.
+XLA_MIN_ITERATIONS = 200
 
 GriffinLimState = collections.namedtuple("GriffinLimState", ["angles", "rebuilt"])
 GriffinLimState.__doc__ = """Loop state: unit-modulus `angles` and the last consistent STFT `rebuilt`.
@@ -88,25 +93,47 @@ class GriffinLim:
   iteration; `waveform(magnitude, state, length)` synthesises. Shapes are
   `[batch, frames, n_bins]` (the internal layout); use `griffin_lim` for
   the user-facing layout handling.
+
+  Args:
+    config: A `SpectrogramConfig`.
+    jit_compile: Run the whole loop as one XLA computation (FFTs included)
+      where the projection allows it (no centring, or zero padding):
+      about 1.5x faster per iteration on CPU. XLA compiles once per input
+      shape, so frames are padded up to a bucket (at most 1/8 more) with
+      zero magnitude, which leaves the real frames exactly as they were.
+      False (default) keeps TensorFlow's executor, which needs no
+      compilation per shape and also runs inside `tf.data` and SavedModels.
   """
 
-  def __init__(self, config):
+  def __init__(self, config, jit_compile=False):
     self.config = config
+    self.jit_compile = jit_compile and not (config.center and config.pad_mode != "constant")
     self.trace_count = 0
     self._run = {}
     self._synth = {}
+    self._xla_loop = tf.function(self._loop, jit_compile=True, autograph=False)
 
   def _eps(self, dtype):
     return tf.constant(1e-16 if dtype == tf.float64 else 1e-8, dtype)
 
   def _body(self, magnitude, angles, rebuilt, iterations, momentum, length):
     self.trace_count += 1
-    config = self.config
     eps = self._eps(magnitude.dtype)
     factor = tf.complex(momentum / (1 + momentum), tf.zeros_like(momentum))
-    weights = transforms.projection_weights(tf.shape(magnitude)[1], length, config,
-                                            magnitude.dtype)
+    num_frames = tf.shape(magnitude)[1]
+    weights = transforms.projection_weights(num_frames, length, self.config, magnitude.dtype)
+    if not self.jit_compile:
+      return self._loop(magnitude, angles, rebuilt, iterations, factor, eps, length, weights)
+    extra = _bucket(num_frames) - num_frames
+    pad_frames = lambda x: tf.pad(x, [[0, 0], [0, extra], [0, 0]])
+    weights = tf.pad(weights, [[0, extra * self.config.hop_length]])
+    angles, rebuilt = self._xla_loop(pad_frames(magnitude), pad_frames(angles),
+                                     pad_frames(rebuilt), iterations, factor, eps, length, weights)
+    return angles[:, :num_frames], rebuilt[:, :num_frames]
 
+  def _loop(self, magnitude, angles, rebuilt, iterations, factor, eps, length, weights):
+    """`iterations` steps from `(angles, rebuilt)`; returns the new pair."""
+    config = self.config
     magnitude_c = tf.complex(magnitude, tf.zeros_like(magnitude))
 
     def step(i, angles, spec, rebuilt):
@@ -177,8 +204,13 @@ class GriffinLim:
     return GriffinLimState(angles, tf.zeros_like(angles))
 
 
+def prefers_xla(iterations):
+  """Whether a Griffin-Lim run of `iterations` should use the XLA loop."""
+  return iterations >= XLA_MIN_ITERATIONS
+
+
 def griffin_lim(magnitude, config, iterations=32, momentum=0.99, init="random", seed=0,
-                phase=None, length=None):
+                phase=None, length=None, jit_compile=None):
   """Waveform whose STFT magnitude approximates `magnitude` (fast Griffin-Lim).
 
   The counterpart of `librosa.griffinlim(S, n_iter=iterations, momentum=...)`
@@ -196,6 +228,9 @@ def griffin_lim(magnitude, config, iterations=32, momentum=0.99, init="random", 
     seed: Seed for the random initial phase (and PGHI's negligible cells).
     phase: Initial phase for `init='given'`, same layout as `magnitude`.
     length: Output length in samples; default from the number of frames.
+    jit_compile: Run the loop with XLA (see `GriffinLim`); None (default)
+      does so from `XLA_MIN_ITERATIONS` iterations on, where the
+      per-iteration saving outweighs XLA's compilation.
 
   Returns:
     float Tensor `[..., samples]`.
@@ -212,17 +247,33 @@ def griffin_lim(magnitude, config, iterations=32, momentum=0.99, init="random", 
   flat, batch_shape = layout.flatten_batch(mag, 2)
   if phase is not None:
     phase = layout.flatten_batch(layout.to_frames_bins(tf.convert_to_tensor(phase), config), 2)[0]
-  runner = _runner(config)
+  if jit_compile is None:
+    jit_compile = prefers_xla(iterations)
+  runner = _runner(config, bool(jit_compile))
   state = runner.start(flat, init, seed, phase)
   length = -1 if length is None else int(length)
   state = runner.run(flat, state, iterations, momentum, length)
   return layout.unflatten_batch(runner.waveform(flat, state, length), batch_shape, 1)
 
 
+def _bucket(num_frames):
+  """`num_frames` rounded up to a multiple of `max(8, 2 ** floor(log2(num_frames)) / 8)`.
+
+  Frame counts in `[256, 512)` round up to a multiple of 32, and so on: less
+  than 12.5% padding from 64 frames on, and at most nine XLA compilations per
+  octave of lengths.
+  """
+  octave = tf.cast(tf.math.floor(tf.math.log(tf.cast(num_frames, tf.float32)) / np.log(2.0)),
+                   tf.int32)
+  step = tf.bitwise.left_shift(1, tf.maximum(octave - 3, 3))
+  return (num_frames + step - 1) // step * step
+
+
 _RUNNERS = {}
 
 
-def _runner(config):
-  if config not in _RUNNERS:
-    _RUNNERS[config] = GriffinLim(config)
-  return _RUNNERS[config]
+def _runner(config, jit_compile):
+  key = (config, jit_compile)
+  if key not in _RUNNERS:
+    _RUNNERS[key] = GriffinLim(config, jit_compile)
+  return _RUNNERS[key]

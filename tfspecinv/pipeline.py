@@ -72,6 +72,9 @@ Progress.__doc__ = """Passed to the `progress` callback after each chunk.
 _GL_CHUNK = 16
 _GL_BUDGET_SHARE = 0.5
 _LBFGS_CHUNK = 10
+# XLA for the built-in L-BFGS objectives (not a custom forward_fn): 5% less L-BFGS time
+# on the corpus, compilation per shape included.
+_JIT_OBJECTIVE = True
 
 
 class Engine:
@@ -81,6 +84,7 @@ class Engine:
     self.config = config
     self.dtype = dtype
     self.griffin_lim = gl_lib.GriffinLim(config)
+    self.griffin_lim_xla = gl_lib.GriffinLim(config, jit_compile=True)
     self._runners = {}
     spec3 = tf.TensorSpec([None, None, None], dtype)
     self.linear_magnitude = tf.function(self._linear_magnitude,
@@ -113,7 +117,8 @@ class Engine:
       problem = optimize.WaveformProblem(self.config, domain, compression, forward_fn)
       specs = [tf.TensorSpec([None, None, None], self.dtype),
                tf.TensorSpec([None, 1, 1], self.dtype)]
-      runner = optimize.LbfgsRunner(problem.loss, specs, self.dtype, jit_compile)
+      runner = optimize.LbfgsRunner(problem.loss, specs, self.dtype, jit_compile,
+                                    jit_objective=_JIT_OBJECTIVE and forward_fn is None)
       self._runners[key] = (problem, runner)
     return self._runners[key]
 
@@ -178,7 +183,7 @@ def reconstruct_graph(values, config, gl_iters=32, lbfgs_iters=200, nnls_iters=2
   scale = tf.where(peak > 0, peak, tf.ones_like(peak))
   magnitude = magnitude / scale
   length = tf.constant(-1)
-  runner = gl_lib.GriffinLim(config)
+  runner = gl_lib.GriffinLim(config, jit_compile=False)  # Graph mode: tf.data, SavedModel.
   init = _resolve_init(init, config)
   if init == "pghi":
     phase = pghi.pghi_phase_graph(magnitude, config, seed=seed)
@@ -304,7 +309,9 @@ def reconstruct(spectrogram, config, *, method="lbfgs", gl_iters=32, lbfgs_iters
     method: 'lbfgs' (Griffin-Lim then L-BFGS on the waveform, default),
       'joint' (L-BFGS on the complex STFT with a consistency term) or
       'griffin_lim' (Griffin-Lim only).
-    gl_iters: Griffin-Lim iterations (warm start).
+    gl_iters: Griffin-Lim iterations (warm start). From
+      `phase.XLA_MIN_ITERATIONS` (200) on they run as one XLA loop, about 1.5x
+      faster per iteration after a compilation per shape bucket.
     lbfgs_iters: L-BFGS iterations.
     nnls_iters: Projected-gradient steps of the mel -> linear NNLS.
     domain: L-BFGS loss domain: 'auto', 'linear', 'compressed', 'mixed', 'log'
@@ -334,7 +341,10 @@ def reconstruct(spectrogram, config, *, method="lbfgs", gl_iters=32, lbfgs_iters
     target: With `forward_fn`: the tensor its output should match,
       `[batch, frames, features]`; `spectrogram` then only seeds Griffin-Lim.
     progress: Optional callable receiving a `Progress` after each chunk.
-    jit_compile: Compile the L-BFGS loop with XLA.
+    jit_compile: Compile the whole L-BFGS loop with XLA. Without it the
+      objective alone is compiled with XLA (once per input shape) for the
+      built-in losses, and Griffin-Lim picks XLA by its iteration count
+      (see `gl_iters`).
     dtype: tf.float32 (default) or tf.float64.
 
   Returns:
@@ -448,7 +458,7 @@ def _resolve_init(init, config):
 
 def _run_griffin_lim(eng, magnitude, iterations, momentum, init, seed, length, clock, state,
                      report):
-  runner = eng.griffin_lim
+  runner = eng.griffin_lim_xla if gl_lib.prefers_xla(iterations) else eng.griffin_lim
   gl_state = runner.start(magnitude, init, seed)
   done, rate = 0, None
   state["gl_state"] = gl_state
