@@ -172,6 +172,7 @@ class LbfgsRunner:
     self.loss_fn = loss_fn
     self.dtype = dtype
     self.trace_count = 0
+    self._traced = False
     position_spec = tf.TensorSpec([None, None], dtype)
     results_spec = _results_spec(dtype)
     # TFP's L-BFGS and its line search call the objective from several places;
@@ -230,9 +231,11 @@ class LbfgsRunner:
 
   def run(self, results, until_iteration, f_relative_tolerance, *args):
     """Continue `results` until `num_iterations == until_iteration` (or convergence)."""
-    # Traced outside the block, so the objective's own calls keep Grappler's
-    # optimisation; only the L-BFGS loop around them skips it.
-    self._run.get_concrete_function()
+    if not self._traced:
+      # Traced outside the block, so the objective's own calls keep Grappler's
+      # optimisation; only the L-BFGS loop around them skips it.
+      self._run.get_concrete_function()
+      self._traced = True
     with _without_grappler():
       return self._run(results, tf.constant(int(until_iteration)),
                      tf.constant(f_relative_tolerance, self.dtype), *args)
