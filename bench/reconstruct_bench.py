@@ -710,10 +710,32 @@ def experiment_speed(tfspecinv, clip, env, repeats=3):
 
 
 # ------------------------------------------------------------------------ main
+def _commit():
+  """The repository's commit, with '+changes' when the tree differs from it."""
+  import subprocess  # pylint: disable=import-outside-toplevel
+  run = lambda *a: subprocess.run(["git", "-C", _REPO, *a], capture_output=True, text=True,
+                                  check=False).stdout.strip()
+  commit = run("rev-parse", "--short", "HEAD") or "unknown"
+  return commit + (" +changes" if run("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def _cpu_model():
+  try:
+    with open("/proc/cpuinfo") as handle:
+      for line in handle:
+        if line.startswith("model name"):
+          return line.split(":", 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor() or "unknown CPU"
+
+
 def machine_lines(tf, tfspecinv, librosa):
-  """Markdown header lines: date, machine, load and library versions."""
+  """Markdown header lines: command, commit, date, machine, load and library versions."""
   return [
-      f"- {time.strftime('%Y-%m-%d %H:%M')}, {platform.platform()}, {os.cpu_count()} CPUs, "
+      f"- command: `python {' '.join(sys.argv)}`",
+      f"- commit {_commit()}, {time.strftime('%Y-%m-%d %H:%M %Z')}",
+      f"- {platform.platform()}, {os.cpu_count()} CPUs ({_cpu_model()}), "
       f"load average at start {os.getloadavg()[0]:.2f} (timings are noisy on a shared machine)",
       f"- Python {platform.python_version()}, tensorflow {tf.__version__}, tfspecinv "
       f"{getattr(tfspecinv, '__version__', '?')}, librosa {librosa.__version__}, "
@@ -733,6 +755,30 @@ def add_corpus_arguments(parser):
   parser.add_argument("--results-dir", default=os.path.join(_REPO, "bench", "results"))
 
 
+def select_paths(parser, args):
+  """Corpus .wav paths matching --clips (all when unset); exits on no match."""
+  paths = sorted(glob.glob(os.path.join(args.corpus, "*.wav")))
+  if not paths:
+    parser.error(f"no .wav files in {args.corpus}")
+  if not args.clips:
+    return paths, paths
+  patterns = [p.strip() for p in args.clips.split(",") if p.strip()]
+  selected = [p for p in paths if any(fnmatch.fnmatch(os.path.basename(p), pat) or
+                                      fnmatch.fnmatch(os.path.splitext(os.path.basename(p))[0],
+                                                      pat) for pat in patterns)]
+  return paths, selected
+
+
+def load_clips(parser, args):
+  """The selected corpus clips, real ones first and synthetic last."""
+  _, selected = select_paths(parser, args)
+  if not selected:
+    parser.error(f"--clips {args.clips!r} matches no clip in {args.corpus}")
+  clips = [Clip(p, args.max_seconds) for p in selected]
+  clips.sort(key=lambda c: (c.synthetic, c.name))
+  return clips
+
+
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   add_corpus_arguments(parser)
@@ -750,17 +796,9 @@ def main(argv=None):
   if unknown:
     parser.error(f"unknown experiments {sorted(unknown)}; use mel, linear, speed")
 
-  paths = sorted(glob.glob(os.path.join(args.corpus, "*.wav")))
-  if not paths:
-    parser.error(f"no .wav files in {args.corpus}")
-  selected = paths
-  if args.clips:
-    patterns = [p.strip() for p in args.clips.split(",") if p.strip()]
-    selected = [p for p in paths if any(fnmatch.fnmatch(os.path.basename(p), pat) or
-                                        fnmatch.fnmatch(os.path.splitext(os.path.basename(p))[0],
-                                                        pat) for pat in patterns)]
-    if not selected and experiments != ["speed"]:
-      parser.error(f"--clips {args.clips!r} matches none of {len(paths)} clips")
+  paths, selected = select_paths(parser, args)
+  if not selected and experiments != ["speed"]:
+    parser.error(f"--clips {args.clips!r} matches none of {len(paths)} clips")
 
   t0 = time.perf_counter()
   import tfspecinv  # noqa: E402

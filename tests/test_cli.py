@@ -250,3 +250,85 @@ def test_readme_python_example_runs(tmp_path):
   assert process.returncode == 0, process.stderr
   figure = float(re.findall(r"-?\d+\.\d+", process.stdout)[0])
   assert figure < -30.0, process.stdout
+
+
+def test_positional_input_and_output(tmp_path):
+  out = tmp_path / "o.wav"
+  process = _run(SAMPLE, str(out), "--gl_iters=4", "--lbfgs_iters=2")
+  assert process.returncode == 0, process.stderr
+  assert soundfile.info(str(out)).frames == soundfile.info(SAMPLE).frames
+  same = _run(SAMPLE, str(tmp_path / "p.wav"), f"--input={SAMPLE}", "--gl_iters=4",
+              "--lbfgs_iters=2")
+  assert same.returncode == 0, same.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    ((SAMPLE,), "1 positional argument(s)"),
+    ((SAMPLE, "a.wav", "b.wav"), "3 positional argument(s)"),
+    ((SAMPLE, "o.wav", "--input=other.wav"), "--input=other.wav disagrees"),
+    ((SAMPLE, "o.wav", "--output=p.wav"), "--output=p.wav disagrees"),
+])
+def test_bad_positional_arguments_exit_2(tmp_path, args, words):
+  process = subprocess.run([sys.executable, MAIN, *args], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=60)
+  assert process.returncode == 2 and words in process.stderr, process.stderr
+  assert len(process.stderr.strip().splitlines()) == 1, process.stderr
+  _no_traceback(process)
+  assert not os.listdir(tmp_path)
+
+
+def test_duration_sets_the_length_of_an_array(tmp_path, librosa_mel):
+  path, mel, n = librosa_mel
+  out = tmp_path / "o.wav"
+  wrong = _run(str(path), str(out), *MEL_FLAGS, "--duration=1")
+  assert wrong.returncode == 1 and not out.exists()
+  assert (f"--duration=1 s is 22050 samples, 87 frames with hop_length=256, but the "
+          f"spectrogram has {mel.shape[1]}; use a duration between") in wrong.stderr
+  assert len(wrong.stderr.strip().splitlines()) == 1, wrong.stderr
+  conflict = _run(str(path), str(out), *MEL_FLAGS, f"--duration={n / 22050}",
+                  f"--length={n - 100}")
+  assert conflict.returncode == 2 and "pass one of them" in conflict.stderr
+  process = _run(str(path), str(out), *MEL_FLAGS, f"--duration={(n - 10) / 22050}",
+                 "--gl_iters=4", "--lbfgs_iters=2")
+  assert process.returncode == 0, process.stderr
+  assert soundfile.info(str(out)).frames == n - 10
+
+
+def test_report_measures_the_file_as_written(tmp_path, librosa_mel):
+  """The figures are those of the wav on disk; a level change that spoils them is named."""
+  path, mel, length = librosa_mel
+  kept, scaled = tmp_path / "kept.wav", tmp_path / "scaled.wav"
+  reports = [tmp_path / "kept.json", tmp_path / "scaled.json"]
+  common = (f"--input={path}", *MEL_FLAGS, "--power=2", "--lbfgs_iters=40")
+  process = _run(*common, f"--output={kept}", f"--report={reports[0]}")
+  assert process.returncode == 0, process.stderr
+  assert "warning" not in process.stderr
+  quality = json.loads(reports[0].read_text())["quality"]
+  assert abs(quality["spectral_convergence_db"] - quality["engine_spectral_convergence_db"]) < 1
+  # --normalize=peak changes the level of a spectrogram whose level is known.
+  process = _run(*common, f"--output={scaled}", f"--report={reports[1]}", "--normalize=peak")
+  assert process.returncode == 0, process.stderr
+  quality = json.loads(reports[1].read_text())["quality"]
+  assert quality["spectral_convergence_db"] > quality["engine_spectral_convergence_db"] + 3
+  assert re.search(r"warning: .*scaled\.wav: the written file fits .*scaled by", process.stderr)
+  # The reported figure is the written file's own, recomputed here with librosa.
+  samples, _ = soundfile.read(scaled)
+  again = librosa.feature.melspectrogram(y=samples, sr=22050, n_fft=1024, hop_length=256,
+                                         n_mels=80, fmax=8000, power=2)
+  sc = 20 * np.log10(np.linalg.norm(again - mel) / np.linalg.norm(mel))
+  assert abs(sc - quality["spectral_convergence_db"]) < 0.05
+
+
+def test_auto_method_is_the_default_and_reported(tmp_path):
+  y, sr = librosa.load(SAMPLE, sr=22050, duration=1.0)
+  magnitude = np.abs(librosa.stft(y, n_fft=1024, hop_length=256))
+  path, out, report = tmp_path / "S.npy", tmp_path / "o.wav", tmp_path / "r.json"
+  np.save(path, magnitude)
+  process = _run(f"--input={path}", f"--output={out}", f"--report={report}",
+                 "--representation=stft", "--power=1", "--n_fft=1024", "--hop_length=256")
+  assert process.returncode == 0, process.stderr
+  data = json.loads(report.read_text())
+  # Linear magnitudes: the linear recipe (a long Griffin-Lim, then L-BFGS).
+  assert data["method"] == "lbfgs" and data["gl_iterations"] == 500
+  assert data["lbfgs_iterations"] == 50
+  assert data["quality"]["spectral_convergence_db"] < -30

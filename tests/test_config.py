@@ -20,8 +20,6 @@ INVALID = [
                  id="fmin==fmax"),
     pytest.param(SpectrogramConfig, dict(fmin=9000.0, fmax=8000.0), r"fmin=9000",
                  id="fmin>fmax"),
-    pytest.param(SpectrogramConfig, dict(n_fft=256, n_mels=128, representation="mel"),
-                 r"n_mels=128", id="n_mels_empty_filters"),
     pytest.param(SpectrogramConfig, dict(power=3), r"power=3", id="power=3"),
     pytest.param(SpectrogramConfig, dict(power=1.5), r"power=1\.5", id="power=1.5"),
     pytest.param(SpectrogramConfig, dict(window="kaiser"), r"window='kaiser'",
@@ -41,6 +39,25 @@ INVALID = [
                  r"mel_variant='tf_signal'.*mel_scale='slaney'", id="tf_signal_with_slaney_scale"),
     pytest.param(SpectrogramConfig.tf_signal, dict(mel_norm="slaney"),
                  r"mel_variant='tf_signal'.*mel_norm='slaney'", id="tf_signal_with_slaney_norm"),
+    pytest.param(SpectrogramConfig, dict(padding=-1), r"padding=-1", id="negative_padding"),
+    pytest.param(SpectrogramConfig, dict(padding=2.5), r"padding=2\.5", id="float_padding"),
+    pytest.param(SpectrogramConfig, dict(log_base=1.0), r"log_base=1\.0", id="log_base_1"),
+    pytest.param(SpectrogramConfig, dict(log_base=-10.0), r"log_base=-10", id="negative_log_base"),
+    pytest.param(SpectrogramConfig, dict(log_range=0.0), r"log_range=0\.0", id="zero_log_range"),
+    pytest.param(SpectrogramConfig, dict(log_range=float("inf")), r"log_range=inf",
+                 id="infinite_log_range"),
+    pytest.param(SpectrogramConfig, dict(affine_scale=0.0), r"affine_scale=0\.0",
+                 id="zero_affine_scale"),
+    pytest.param(SpectrogramConfig, dict(affine_scale=-0.25), r"affine_scale=-0\.25",
+                 id="negative_affine_scale"),
+    pytest.param(SpectrogramConfig, dict(affine_offset=float("nan")), r"affine_offset=nan",
+                 id="nan_affine_offset"),
+    pytest.param(SpectrogramConfig, dict(magnitude_eps=-1e-9), r"magnitude_eps=-1e-09",
+                 id="negative_magnitude_eps"),
+    pytest.param(SpectrogramConfig, dict(magnitude_eps_mode="max"), r"magnitude_eps_mode='max'",
+                 id="unknown_magnitude_eps_mode"),
+    pytest.param(SpectrogramConfig, dict(drop_last_frame="yes"), r"drop_last_frame='yes'",
+                 id="non_bool_drop_last_frame"),
 ]
 
 
@@ -56,11 +73,40 @@ def test_specinv_error_is_caught_as_value_error():
     SpectrogramConfig(n_fft=256, win_length=300)
 
 
-def test_too_many_mels_only_checked_when_mels_are_used():
+def test_too_many_mels_warn_naming_the_empty_bands():
+  with pytest.warns(UserWarning, match=r"n_mels=128 .*mel filters \[0, 1, 4, 7, 8,"):
+    cfg = SpectrogramConfig(n_fft=256, n_mels=128, representation="mel")
+  assert cfg.n_mels == 128
+
+
+def test_too_many_mels_only_checked_when_mels_are_used(recwarn):
   # The same parameters are fine for a linear-frequency STFT ...
   SpectrogramConfig(n_fft=256, n_mels=128, representation="stft")
   # ... and fine for a mel representation once n_fft is large enough.
   SpectrogramConfig(n_fft=2048, n_mels=128, representation="mel")
+  assert not [w for w in recwarn if "mel filters" in str(w.message)]
+
+
+def test_padding_defaults_follow_center_and_replace_rederives_it():
+  assert SpectrogramConfig(n_fft=1024).pad == 512
+  assert SpectrogramConfig(n_fft=1024, center=False).pad == 0
+  cfg = SpectrogramConfig(n_fft=1024, hop_length=256, center=False, padding=384)
+  assert cfg.pad == 384 and cfg.num_frames(25600) == 100 and cfg.num_samples(100) == 25600
+  assert SpectrogramConfig(n_fft=1024).replace(n_fft=512).pad == 256
+
+
+def test_drop_last_frame_counts_stored_frames():
+  cfg = SpectrogramConfig(n_fft=400, hop_length=160, pad_mode="reflect", drop_last_frame=True)
+  assert cfg.num_stft_frames(16000) == 101 and cfg.num_frames(16000) == 100
+  assert cfg.num_samples(100) == cfg.stft_num_samples(101) == 16000
+
+
+def test_new_scale_fields_are_normalised_to_floats():
+  cfg = SpectrogramConfig(scale="log", log_base=10, log_range=8, affine_scale=1, affine_offset=1,
+                          magnitude_eps=0)
+  assert (cfg.log_base, cfg.log_range, cfg.affine_scale, cfg.affine_offset) == (10.0, 8.0, 1.0,
+                                                                                1.0)
+  assert isinstance(cfg.log_base, float) and isinstance(cfg.magnitude_eps, float)
 
 
 def test_boundary_values_are_accepted():

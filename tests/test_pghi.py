@@ -144,3 +144,9 @@ def test_graph_version_in_float32_stays_close_over_long_inputs():
   strong = magnitude > 1e-2 * magnitude.max()
   # Wrapped frame by frame, float32 keeps the phase to 1e-2 rad after 3750 frames.
   assert np.max(np.abs(np.angle(np.exp(1j * (ours - expected)))[strong])) < 1e-2
+
+
+@pytest.mark.parametrize("hop, expected", [(256, "pghi"), (512, "pghi"), (1024, "random")])
+def test_auto_init_keeps_pghi_to_short_hops(hop, expected):
+  config = tfspecinv.SpectrogramConfig.librosa(sample_rate=22050, n_fft=2048, hop_length=hop)
+  assert pghi.auto_init(config) == expected

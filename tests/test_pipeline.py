@@ -307,3 +307,41 @@ def test_tf_signal_mfcc_is_inverted():
   assert _sc_db(tf_mfcc(tf.constant(waveform)).numpy(), target) < -20.0
   assert abs(float(result.spectral_convergence_db) -
              _sc_db(tf_mfcc(tf.constant(waveform)).numpy(), target)) < 0.5
+
+
+# ------------------------------------------------------------- method='auto'
+@pytest.mark.parametrize("representation, budget, expected", [
+    ("stft", None, ("lbfgs", 500, 50)),
+    ("stft", 3.0, ("lbfgs", 1_000_000, 1_000_000)),
+    ("mel", None, ("lbfgs", 32, 200)),
+    ("mel", 3.0, ("lbfgs", 32, 1_000_000)),
+    ("mfcc", None, ("lbfgs", 32, 200)),
+])
+def test_auto_recipe_per_representation(representation, budget, expected):
+  config = tfspecinv.SpectrogramConfig.librosa(
+      representation=representation, n_mels=40, n_mfcc=13,
+      scale="db" if representation == "mfcc" else "linear")
+  assert tuple(pipeline.auto_recipe(config, budget)) == expected
+  assert pipeline.resolve_recipe("auto", None, None, config, budget) == expected
+
+
+def test_resolve_recipe_keeps_explicit_counts_and_named_methods():
+  config = tfspecinv.SpectrogramConfig.librosa(representation="stft")
+  assert pipeline.resolve_recipe("auto", 7, None, config) == ("lbfgs", 7, 50)
+  assert pipeline.resolve_recipe("joint", None, 3, config) == ("joint", 500, 3)
+  # Griffin-Lim alone under a budget runs until the budget is spent.
+  assert pipeline.resolve_recipe("griffin_lim", None, None, config, 1.0)[1] == 1_000_000
+  with pytest.raises(SpecInvError, match="method='fast'"):
+    pipeline.resolve_recipe("fast", None, None, config)
+  with pytest.raises(SpecInvError, match="gl_iters=-1"):
+    pipeline.resolve_recipe("auto", -1, None, config)
+
+
+def test_griffin_lim_under_a_budget_spends_it(speech):
+  audio, rate = speech
+  config = tfspecinv.SpectrogramConfig.librosa(sample_rate=rate, n_fft=512, hop_length=128,
+                                               representation="stft", power=1.0)
+  magnitude = np.abs(librosa.stft(audio[:rate // 2], n_fft=512, hop_length=128))
+  _, result = tfspecinv.reconstruct(magnitude.astype(np.float32), config,
+                                    method="griffin_lim", time_budget=1.5)
+  assert result.stop_reason == "time_budget" and result.gl_iterations > 32

@@ -182,7 +182,17 @@ def test_istft_default_length_matches_librosa(case, speech, rel_err):
                        win_length=case["win_length"], n_fft=case["n_fft"],
                        window=case["window"], center=case["center"])
   assert y.shape == want.shape
-  assert rel_err(y, want) <= 1e-10
+  if case["center"]:
+    assert rel_err(y, want) <= 1e-10
+    return
+  # Not centred: librosa divides by the window-sum-square however small it is;
+  # tfspecinv agrees wherever it is at least EDGE_FLOOR of the interior level and
+  # shrinks the few samples seen only by window tails (never above librosa's).
+  wss = _window_sumsquare(case, spec.shape[-1])[:len(y)]
+  kept = wss >= transforms.EDGE_FLOOR * wss.max()
+  assert kept.mean() > 0.85  # n_fft 2048 on 7000 samples: 11% of them are window tails.
+  assert rel_err(y[kept], want[kept]) <= 1e-10
+  assert np.all(np.abs(y[~kept]) <= np.abs(want[~kept]) + 1e-12)
 
 
 def test_istft_default_length_matches_tf_signal_inverse_stft(speech):
@@ -219,7 +229,17 @@ def test_istft_of_inconsistent_stft_matches_librosa(case, dtype, with_length, pi
                        n_fft=case["n_fft"], window=case["window"], center=case["center"],
                        length=length)
   assert got.shape == want.shape
-  assert rel_err(got, want) <= TOL[dtype]
+  if case["center"]:
+    assert rel_err(got, want) <= TOL[dtype]
+    return
+  # Not centred: equal where the windows cover the signal; at the ends, where
+  # librosa divides an inconsistency by a near-zero window-sum-square, the
+  # samples stay below the interior's peak.
+  wss = _window_sumsquare(case, spec.shape[-1])
+  wss = np.pad(wss, (0, max(0, got.shape[-1] - len(wss))))[:got.shape[-1]]
+  kept = wss >= transforms.EDGE_FLOOR * wss.max()
+  assert rel_err(got[..., kept], want[..., kept]) <= TOL[dtype]
+  assert np.abs(got[..., ~kept]).max() <= np.abs(got[..., kept]).max()
 
 
 def test_istft_rejects_real_input_and_wrong_bins():

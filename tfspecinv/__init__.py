@@ -21,6 +21,7 @@ _EXPORTS = {
     "log_spectral_distance": "losses", "spectral_convergence": "losses",
     "spectral_convergence_db": "losses",
     "Progress": "pipeline", "ReconstructionResult": "pipeline", "reconstruct": "pipeline",
+    "auto_recipe": "pipeline", "fit_db": "pipeline",
     "reconstruct_long": "longform", "LongResult": "longform",
 }
 

@@ -1,8 +1,10 @@
 """`SpectrogramConfig`: every STFT, mel, scaling and MFCC parameter in one frozen object.
 
 A config says exactly how a representation was made from a waveform, so that
-tfspecinv can rebuild the same forward model and invert it. Three presets carry
-the defaults of the libraries users bring spectrograms from:
+tfspecinv can rebuild the same forward model and invert it. Presets carry the
+defaults of the libraries users bring spectrograms from (librosa, torchaudio,
+tf_signal) and of the models they run (hifigan, tacotron2, whisper, vocos,
+espnet: see `tfspecinv.conventions`):
 
 >>> cfg = SpectrogramConfig.librosa(sample_rate=22050, n_fft=1024, hop_length=256,
 ...                                 n_mels=80, fmax=8000.0, representation="mel")
@@ -15,6 +17,7 @@ its value, the rule and the fix.
 
 import dataclasses
 import math
+import warnings
 from typing import Optional, Union
 
 import numpy as np
@@ -33,12 +36,19 @@ SCALES = ("linear", "db", "log", "log1p")
 DCT_NORMS = ("ortho", "none", "tf_signal")
 LAYOUTS = ("bins_frames", "frames_bins")
 WINDOW_ALIGNS = ("center", "left")
+MAGNITUDE_EPS_MODES = ("add", "clamp")
 
 
 def _choice(name, value, allowed):
   if value not in allowed:
     raise SpecInvError(
         f"{name}={value!r} is not supported; use one of {', '.join(map(repr, allowed))}.")
+
+
+def _real(value):
+  """True for a finite real number (bools excluded)."""
+  return (not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+          and math.isfinite(value))
 
 
 def _positive_int(name, value):
@@ -48,9 +58,26 @@ def _positive_int(name, value):
 
 @dataclasses.dataclass(frozen=True)
 class SpectrogramConfig:
-  """How a spectrogram was computed from audio.
+  """How a spectrogram was computed from audio (frozen, hashable, validated).
 
-  Attributes:
+  Build it with a preset, `SpectrogramConfig.librosa(**overrides)`,
+  `.torchaudio()`, `.tf_signal()` or `tfspecinv.conventions.make(name)`, or
+  directly with keywords; `config.replace(**changes)` gives a modified copy.
+  `n_bins`, `n_features`, `num_frames(samples)` and `num_samples(frames)`
+  give the shapes.
+
+  Example:
+    >>> cfg = SpectrogramConfig.librosa(sample_rate=22050, n_fft=1024, hop_length=256,
+    ...                                 n_mels=80, fmax=8000.0, representation="mel")
+    >>> cfg.n_features, cfg.num_frames(22050), cfg.num_samples(87)
+    (80, 87, 22016)
+
+  Raises:
+    SpecInvError: at construction, for an invalid combination, naming the
+      parameter, the rule and the fix (e.g. `hop_length=2048 is larger than
+      win_length=1024 ...`).
+
+  Args (keyword arguments; each is also an attribute):
     sample_rate: Sampling rate of the audio in Hz.
     n_fft: FFT size; the spectrogram has `n_fft // 2 + 1` frequency bins.
     hop_length: Samples between successive frames. Default `win_length // 4`.
@@ -60,9 +87,19 @@ class SpectrogramConfig:
       'center' (librosa, torch) or 'left' (tf.signal zero-pads at the end).
     center: Pad `n_fft // 2` samples on each side so frame t is centred at
       `t * hop_length` (librosa, torchaudio). tf.signal does not centre.
-    pad_mode: Padding used when `center`: 'constant' (zeros, librosa >= 0.9),
-      'reflect' (torchaudio), 'symmetric' or 'edge'.
+    padding: Samples padded on each side before framing, whatever `center`
+      says (HiFi-GAN: `(n_fft - hop_length) // 2` with `center=False`).
+      Default: `n_fft // 2` if `center`, else 0.
+    pad_mode: Padding used whenever `pad > 0`: 'constant' (zeros,
+      librosa >= 0.9), 'reflect' (torchaudio), 'symmetric' or 'edge'.
     power: 1 for magnitude, 2 for power spectrograms.
+    magnitude_eps: Added to (or a floor on) the squared modulus
+      `p = re^2 + im^2` before the power is taken; 0 for none.
+    magnitude_eps_mode: 'add' (`sqrt(p + eps)`, HiFi-GAN / BigVGAN) or
+      'clamp' (`sqrt(max(p, eps))`, ESPnet).
+    drop_last_frame: The stored representation lacks the STFT's last frame
+      (Whisper: `stft[..., :-1]`). `num_frames` / `num_samples` count stored
+      frames, `num_stft_frames` / `stft_num_samples` the STFT's.
     representation: 'stft' (linear frequency), 'mel' or 'mfcc'.
     n_mels: Number of mel bands.
     fmin: Lowest mel band edge in Hz.
@@ -74,14 +111,20 @@ class SpectrogramConfig:
       'tf_signal' (linear in mel, DC row zeroed, as
       `tf.signal.linear_to_mel_weight_matrix`).
     scale: Amplitude scale of the stored values: 'linear', 'db'
-      (`power_to_db` / `amplitude_to_db`), 'log' (natural log of
+      (`power_to_db` / `amplitude_to_db`), 'log' (logarithm to `log_base` of
       `max(S + log_offset, amin)`) or 'log1p' (`log(1 + S)`).
     amin: Floor before taking logs. Default 1e-10 for power, 1e-5 for magnitude.
     ref: dB reference value, or 'max' for the per-example maximum.
     top_db: dB values below `max - top_db` are clipped (per example); None
       disables the clipping.
-    log_offset: Added before the natural log ('log' scale), e.g. 1e-6 in the
+    log_offset: Added before the log ('log' scale), e.g. 1e-6 in the
       tf.signal MFCC example.
+    log_base: Base of the 'log' scale: e (default), 10 or 2.
+    log_range: 'log' values below the per-example maximum minus this are
+      raised to it (Whisper: 8, in log10 units); None for no floor.
+    affine_scale, affine_offset: The stored values are
+      `scaled * affine_scale + affine_offset`, after any scale (Whisper:
+      0.25 and 1.0 for `(x + 4) / 4`); `affine_scale > 0`.
     n_mfcc: Number of MFCC coefficients kept.
     dct_type: 2 (librosa, torchaudio, tf.signal) or 3.
     dct_norm: 'ortho' (librosa, torchaudio), 'none' (unnormalised) or
@@ -98,8 +141,12 @@ class SpectrogramConfig:
   window: str = "hann"
   window_align: str = "center"
   center: bool = True
+  padding: Optional[int] = None
   pad_mode: str = "constant"
   power: float = 2.0
+  magnitude_eps: float = 0.0
+  magnitude_eps_mode: str = "add"
+  drop_last_frame: bool = False
   representation: str = "stft"
   n_mels: int = 128
   fmin: float = 0.0
@@ -112,6 +159,10 @@ class SpectrogramConfig:
   ref: Union[float, str] = 1.0
   top_db: Optional[float] = 80.0
   log_offset: float = 0.0
+  log_base: float = math.e
+  log_range: Optional[float] = None
+  affine_scale: float = 1.0
+  affine_offset: float = 0.0
   n_mfcc: int = 20
   dct_type: int = 2
   dct_norm: str = "ortho"
@@ -162,6 +213,37 @@ class SpectrogramConfig:
     fields.update(overrides)
     return cls(**fields)
 
+  @classmethod
+  def hifigan(cls, **overrides) -> "SpectrogramConfig":
+    """HiFi-GAN / BigVGAN `mel_spectrogram`; see `tfspecinv.conventions.hifigan`."""
+    return cls._convention("hifigan", overrides)
+
+  @classmethod
+  def tacotron2(cls, **overrides) -> "SpectrogramConfig":
+    """NVIDIA tacotron2 `TacotronSTFT`; see `tfspecinv.conventions.tacotron2`."""
+    return cls._convention("tacotron2", overrides)
+
+  @classmethod
+  def whisper(cls, **overrides) -> "SpectrogramConfig":
+    """openai/whisper `log_mel_spectrogram`; see `tfspecinv.conventions.whisper`."""
+    return cls._convention("whisper", overrides)
+
+  @classmethod
+  def vocos(cls, **overrides) -> "SpectrogramConfig":
+    """Vocos `MelSpectrogramFeatures`; see `tfspecinv.conventions.vocos`."""
+    return cls._convention("vocos", overrides)
+
+  @classmethod
+  def espnet(cls, **overrides) -> "SpectrogramConfig":
+    """ESPnet2 TTS `LogMelFbank`; see `tfspecinv.conventions.espnet`."""
+    return cls._convention("espnet", overrides)
+
+  @classmethod
+  def _convention(cls, name, overrides):
+    from tfspecinv import conventions  # Local import: conventions builds configs.
+    config = conventions.make(name, **overrides)
+    return config if type(config) is cls else cls(**dataclasses.asdict(config))
+
   def replace(self, **changes) -> "SpectrogramConfig":
     """A copy with some fields changed, validated again.
 
@@ -178,7 +260,8 @@ class SpectrogramConfig:
     set_ = lambda name, value: object.__setattr__(self, name, value)
     set_("_derived", frozenset(f.name for f in dataclasses.fields(self)
                                 if getattr(self, f.name) is None and
-                                f.name in ("hop_length", "win_length", "fmax", "amin")))
+                                f.name in ("hop_length", "win_length", "fmax", "amin",
+                                             "padding")))
     _positive_int("sample_rate", self.sample_rate)
     _positive_int("n_fft", self.n_fft)
     if self.n_fft < 2:
@@ -202,15 +285,37 @@ class SpectrogramConfig:
     _choice("window_align", self.window_align, WINDOW_ALIGNS)
     _choice("pad_mode", self.pad_mode, PAD_MODES)
     set_("center", bool(self.center))
+    self._validate_padding()
     if self.power not in (1, 2):
       raise SpecInvError(
           f"power={self.power!r} is not supported; use 1 (magnitude) or 2 (power).")
     set_("power", float(self.power))
+    self._validate_magnitude()
     _choice("representation", self.representation, REPRESENTATIONS)
     self._validate_mel()
     self._validate_scale()
     self._validate_mfcc()
     _choice("layout", self.layout, LAYOUTS)
+
+  def _validate_padding(self):
+    if self.padding is None:
+      object.__setattr__(self, "padding", self.n_fft // 2 if self.center else 0)
+    if (isinstance(self.padding, bool) or not isinstance(self.padding, (int, np.integer))
+        or self.padding < 0):
+      raise SpecInvError(
+          f"padding={self.padding!r} must be an integer >= 0 (samples padded on each side), "
+          "or None for n_fft // 2 when centred, else 0.")
+    object.__setattr__(self, "padding", int(self.padding))
+
+  def _validate_magnitude(self):
+    if not (_real(self.magnitude_eps) and self.magnitude_eps >= 0):
+      raise SpecInvError(
+          f"magnitude_eps={self.magnitude_eps!r} must be a finite number >= 0 (e.g. 1e-9).")
+    object.__setattr__(self, "magnitude_eps", float(self.magnitude_eps))
+    _choice("magnitude_eps_mode", self.magnitude_eps_mode, MAGNITUDE_EPS_MODES)
+    if not isinstance(self.drop_last_frame, (bool, np.bool_)):
+      raise SpecInvError(f"drop_last_frame={self.drop_last_frame!r} must be True or False.")
+    object.__setattr__(self, "drop_last_frame", bool(self.drop_last_frame))
 
   def _validate_mel(self):
     set_ = lambda name, value: object.__setattr__(self, name, value)
@@ -241,11 +346,11 @@ class SpectrogramConfig:
       from tfspecinv import filterbank  # Local import: filterbank is used with configs.
       empty = filterbank.empty_filters(self)
       if empty:
-        raise SpecInvError(
-            f"n_mels={self.n_mels} is too many for n_fft={self.n_fft} between fmin="
-            f"{self.fmin:g} and fmax={self.fmax:g} Hz: mel filters {empty[:5]} "
-            f"{'...' if len(empty) > 5 else ''}contain no FFT bin and would be empty; "
-            "use fewer n_mels or a larger n_fft.")
+        warnings.warn(
+            f"n_mels={self.n_mels} with n_fft={self.n_fft} between fmin={self.fmin:g} and "
+            f"fmax={self.fmax:g} Hz leaves mel filters {empty} without any FFT bin: they are "
+            "empty (all-zero rows, as in the library that made them) and carry nothing; use "
+            "fewer n_mels or a larger n_fft to avoid them.", UserWarning, stacklevel=4)
 
   def _validate_scale(self):
     set_ = lambda name, value: object.__setattr__(self, name, value)
@@ -266,6 +371,29 @@ class SpectrogramConfig:
       set_("top_db", float(self.top_db))
     if not (self.log_offset >= 0 and math.isfinite(self.log_offset)):
       raise SpecInvError(f"log_offset={self.log_offset!r} must be a finite number >= 0.")
+    self._validate_log_and_affine()
+
+  def _validate_log_and_affine(self):
+    set_ = lambda name, value: object.__setattr__(self, name, value)
+    if not (_real(self.log_base) and self.log_base > 0 and self.log_base != 1):
+      raise SpecInvError(
+          f"log_base={self.log_base!r} must be a finite number > 0 other than 1 "
+          "(math.e, 10 or 2).")
+    set_("log_base", float(self.log_base))
+    if self.log_range is not None:
+      if not (_real(self.log_range) and self.log_range > 0):
+        raise SpecInvError(
+            f"log_range={self.log_range!r} must be a finite number > 0 (e.g. 8 for Whisper), "
+            "or None for no floor.")
+      set_("log_range", float(self.log_range))
+    if not (_real(self.affine_scale) and self.affine_scale > 0):
+      raise SpecInvError(
+          f"affine_scale={self.affine_scale!r} must be a finite number > 0 (stored values "
+          "are scaled * affine_scale + affine_offset).")
+    if not _real(self.affine_offset):
+      raise SpecInvError(f"affine_offset={self.affine_offset!r} must be a finite number.")
+    set_("affine_scale", float(self.affine_scale))
+    set_("affine_offset", float(self.affine_offset))
 
   def _validate_mfcc(self):
     _positive_int("n_mfcc", self.n_mfcc)
@@ -291,8 +419,8 @@ class SpectrogramConfig:
 
   @property
   def pad(self) -> int:
-    """Samples padded on each side of the signal before framing."""
-    return self.n_fft // 2 if self.center else 0
+    """Samples padded on each side of the signal before framing (`padding`)."""
+    return self.padding
 
   @property
   def window_offset(self) -> int:
@@ -302,13 +430,22 @@ class SpectrogramConfig:
     return 0
 
   def num_frames(self, num_samples: int) -> int:
-    """Frames the STFT produces for a signal of `num_samples` samples."""
+    """Stored frames for a signal of `num_samples` samples (one less than the
+    STFT's with `drop_last_frame`)."""
+    return max(self.num_stft_frames(num_samples) - int(self.drop_last_frame), 0)
+
+  def num_samples(self, num_frames: int) -> int:
+    """Default signal length for `num_frames` stored frames (librosa's istft rule)."""
+    return self.stft_num_samples(num_frames + int(self.drop_last_frame))
+
+  def num_stft_frames(self, num_samples: int) -> int:
+    """Frames the STFT itself produces for a signal of `num_samples` samples."""
     span = num_samples + 2 * self.pad - self.frame_span
     return 0 if span < 0 else 1 + span // self.hop_length
 
-  def num_samples(self, num_frames: int) -> int:
-    """Default signal length for `num_frames` frames (librosa's istft rule)."""
-    return self.frame_span - 2 * self.pad + self.hop_length * (num_frames - 1)
+  def stft_num_samples(self, num_stft_frames):
+    """Default signal length for `num_stft_frames` STFT frames (int or int Tensor)."""
+    return self.frame_span - 2 * self.pad + self.hop_length * (num_stft_frames - 1)
 
   @property
   def frame_span(self) -> int:

@@ -100,6 +100,10 @@ def mel_filterbank(config):
 
   Returns:
     Read-only float64 array `[n_mels, n_bins]`.
+
+  Example:
+    >>> mel_filterbank(SpectrogramConfig.librosa(n_fft=1024, n_mels=80)).shape
+    (80, 513)
   """
   return _cached_filterbank(config)
 

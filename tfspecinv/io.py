@@ -15,7 +15,7 @@ import soundfile
 from tfspecinv.errors import SpecInvError
 
 __all__ = ["AUDIO_EXTENSIONS", "ARRAY_EXTENSIONS", "read_audio", "read_array", "write_audio",
-           "atomic_path", "check_output_path", "input_kind"]
+           "atomic_path", "check_output_path", "check_audio_output", "input_kind"]
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 ARRAY_EXTENSIONS = (".npy", ".npz")
@@ -222,12 +222,11 @@ def atomic_path(path, overwrite=False):
       os.remove(temporary)
 
 
-def write_audio(path, samples, sample_rate, subtype="PCM_16", overwrite=False):
-  """Write mono `samples` `[n]` (float) atomically.
+def check_audio_output(path, subtype):
+  """The output's extension ('.wav' or '.flac') if it can hold `subtype`.
 
   Raises:
-    SpecInvError: for an existing file without `overwrite`, an unwritable
-      folder, or an unknown subtype.
+    SpecInvError: an unknown subtype, another extension, or float FLAC.
   """
   if subtype not in SUBTYPES:
     raise SpecInvError(f"subtype={subtype!r} is not supported; use one of {SUBTYPES}.")
@@ -236,6 +235,17 @@ def write_audio(path, samples, sample_rate, subtype="PCM_16", overwrite=False):
     raise SpecInvError(f"{path}: output must be .wav or .flac, got {ext or 'no extension'!r}.")
   if ext == ".flac" and subtype == "FLOAT":
     raise SpecInvError("FLAC cannot store float samples; use --subtype=PCM_16/PCM_24 or .wav.")
+  return ext
+
+
+def write_audio(path, samples, sample_rate, subtype="PCM_16", overwrite=False):
+  """Write mono `samples` `[n]` (float) atomically.
+
+  Raises:
+    SpecInvError: for an existing file without `overwrite`, an unwritable
+      folder, or an unknown subtype.
+  """
+  ext = check_audio_output(path, subtype)
   with atomic_path(path, overwrite) as temporary:
     soundfile.write(temporary, np.asarray(samples, np.float32), int(sample_rate),
                     subtype=subtype, format=ext[1:].upper())

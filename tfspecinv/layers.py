@@ -26,8 +26,9 @@ def invert(spectrogram, config, **engine):
   Args:
     spectrogram: float Tensor with the config's layout; leading axes are a batch.
     config: A `SpectrogramConfig`.
-    **engine: `gl_iters`, `lbfgs_iters`, `nnls_iters`, `domain`, `compression`,
-      `momentum`, `seed`, `init` (see `pipeline.reconstruct_graph`).
+    **engine: `method` ('auto' by default: `pipeline.auto_recipe`), `gl_iters`,
+      `lbfgs_iters`, `nnls_iters`, `domain`, `compression`, `momentum`, `seed`,
+      `init` (see `pipeline.reconstruct_graph`).
 
   Returns:
     float Tensor `[..., samples]`.
@@ -52,18 +53,21 @@ class SpectrogramInverter(_keras().layers.Layer):
 
   Args:
     config: A `SpectrogramConfig` describing the input.
-    **engine: Iteration counts and loss settings for `reconstruct_graph`.
+    method: 'auto' (default: `pipeline.auto_recipe` for the representation),
+      'lbfgs' or 'griffin_lim'.
+    gl_iters, lbfgs_iters: Iterations per stage; None for the recipe's.
+    nnls_iters, domain, seed, init: As in `reconstruct_graph`.
   """
 
-  def __init__(self, config, gl_iters=32, lbfgs_iters=100, nnls_iters=200, domain="auto",
-               seed=0, init="auto", **kwargs):
+  def __init__(self, config, gl_iters=None, lbfgs_iters=None, nnls_iters=200, domain="auto",
+               seed=0, init="auto", method="auto", **kwargs):
     kwargs.setdefault("trainable", False)
     kwargs.setdefault("autocast", False)
     kwargs.setdefault("dtype", "float32")
     super().__init__(**kwargs)
     self.config = config
     self.engine = dict(gl_iters=gl_iters, lbfgs_iters=lbfgs_iters, nnls_iters=nnls_iters,
-                       domain=domain, seed=seed, init=init)
+                       domain=domain, seed=seed, init=init, method=method)
 
   def call(self, inputs):
     return invert(tf.cast(inputs, tf.float32), self.config, **self.engine)

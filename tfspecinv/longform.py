@@ -181,8 +181,9 @@ def _frames_slice(spectrogram, config, first, end):
 
 def reconstruct_long(spectrogram, config, *, sink=None, length=None,
                      block_frames=DEFAULT_BLOCK_FRAMES, lookahead_frames=DEFAULT_LOOKAHEAD_FRAMES,
-                     gl_iters=32, lbfgs_iters=100, nnls_iters=200, domain="auto", compression=0.5,
-                     momentum=0.99, seed=0, progress=None, dtype=tf.float32):
+                     method="auto", gl_iters=None, lbfgs_iters=None, nnls_iters=200,
+                     domain="auto", compression=0.5, momentum=0.99, seed=0, progress=None,
+                     dtype=tf.float32):
   """Reconstruct one long spectrogram block by block, in bounded memory.
 
   Args:
@@ -197,8 +198,10 @@ def reconstruct_long(spectrogram, config, *, sink=None, length=None,
     block_frames: Frames committed per block; memory grows with it, not with
       the input (2048 frames ~ 24 s at hop 256 / 22050 Hz).
     lookahead_frames: Frames fitted past each block and redone by the next.
+    method: 'auto' (default: `pipeline.auto_recipe` per block, without a
+      time budget), 'lbfgs' or 'griffin_lim' ('joint' is not supported).
     gl_iters, lbfgs_iters, nnls_iters, domain, compression, momentum, seed,
-      dtype: As in `reconstruct`, per block.
+      dtype: As in `reconstruct`, per block (None: the recipe's counts).
     progress: Optional callable receiving a `pipeline.Progress` (stage
       'block') after each block, with the time left estimated.
 
@@ -208,12 +211,24 @@ def reconstruct_long(spectrogram, config, *, sink=None, length=None,
 
   Raises:
     SpecInvError: for bad input (as `reconstruct`) or block sizes.
+
+  Example:
+    >>> mel = np.load("hour_mel.npy", mmap_mode="r")            # [80, frames], read per block
+    >>> with soundfile.SoundFile("hour.wav", "w", 22050, 1) as out:
+    ...   _, result = reconstruct_long(mel, config, sink=out.write, progress=print)
   """
   array = spectrogram if hasattr(spectrogram, "shape") else np.asarray(spectrogram)
   if len(array.shape) != 2:
     raise SpecInvError(
         f"reconstruct_long takes one spectrogram [features, frames]; got shape "
         f"{tuple(array.shape)}. Use reconstruct for batches, or loop over the examples.")
+  _check_block_config(config)
+  if method == "joint":
+    raise SpecInvError("block mode does not support method='joint'; use 'auto', 'lbfgs' or "
+                       "'griffin_lim', or reconstruct the whole input at once.")
+  method, gl_iters, lbfgs_iters = pipeline.resolve_recipe(method, gl_iters, lbfgs_iters, config)
+  if method == "griffin_lim":
+    lbfgs_iters = 0
   num_frames = array.shape[1 if config.layout == "bins_frames" else 0]
   length = pipeline._check_length(length, num_frames, config)  # pylint: disable=protected-access
   if domain == "auto":
@@ -250,6 +265,26 @@ def reconstruct_long(spectrogram, config, *, sink=None, length=None,
       domain=domain, joins=[plan.commit_start for plan in plans[1:]])
   waveform = np.concatenate(collected) if collected is not None else None
   return waveform, result
+
+
+def _check_block_config(config):
+  """Block mode frames segments as centred or uncentred STFTs: refuse other framings.
+
+  Raises:
+    SpecInvError: for `drop_last_frame` or a `padding` other than centring's
+      (e.g. the hifigan preset).
+  """
+  usual = config.n_fft // 2 if config.center else 0
+  what = None
+  if config.drop_last_frame:
+    what = "drop_last_frame=True (e.g. the whisper preset)"
+  elif config.pad != usual:
+    what = (f"padding={config.pad} with center={config.center} (which pads {usual}; e.g. the "
+            "hifigan preset)")
+  if what:
+    raise SpecInvError(
+        f"block mode does not support {what}; reconstruct the whole input at once "
+        "(--block_frames=0 on the command line, or tfspecinv.reconstruct).")
 
 
 def _validate_all(array, config, num_frames, chunk_frames=16384):

@@ -39,6 +39,10 @@ def mel_to_linear_pinv(mel, config, name=None):
 
   Returns:
     Tensor `[..., n_bins, frames]` in `config.layout`, non-negative, same dtype.
+
+  Example:
+    >>> cfg = SpectrogramConfig.librosa(n_fft=1024, n_mels=80, representation="mel")
+    >>> linear = mel_to_linear_pinv(mel, cfg)                   # mel [80, F] -> [513, F]
   """
   with tf.name_scope(name or "mel_to_linear_pinv"):
     mel = _mel_frames_bins(mel, config)
@@ -66,6 +70,10 @@ def mel_to_linear_nnls(mel, config, iterations=100, name=None):
 
   Returns:
     Tensor `[..., n_bins, frames]` in `config.layout`, non-negative, same dtype.
+
+  Example:
+    >>> cfg = SpectrogramConfig.librosa(n_fft=1024, n_mels=80, representation="mel")
+    >>> linear = mel_to_linear_nnls(mel, cfg, iterations=200)   # mel [80, F] -> [513, F]
   """
   with tf.name_scope(name or "mel_to_linear_nnls"):
     mel = _mel_frames_bins(mel, config)

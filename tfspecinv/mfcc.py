@@ -61,6 +61,12 @@ def mfcc_from_scaled_mel(scaled_mel, config, name=None):
 
   Returns:
     Tensor `[..., n_mfcc, frames]` in `config.layout`, same dtype.
+
+  Example:
+    >>> cfg = SpectrogramConfig.librosa(n_mfcc=20, representation="mfcc", scale="db")
+    >>> db_mel = scale_amplitude(mel, cfg)                      # [128, F] power -> dB
+    >>> mfcc_from_scaled_mel(db_mel, cfg).shape                 # as librosa.feature.mfcc
+    TensorShape([20, F])
   """
   with tf.name_scope(name or "mfcc"):
     x = layout.to_frames_bins(tf.convert_to_tensor(scaled_mel), config, "mel spectrogram")

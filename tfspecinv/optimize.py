@@ -137,7 +137,7 @@ class JointStftProblem:
 
   def loss(self, position, target, reference, length):
     config = self.config
-    num_frames = tf.shape(target)[1]
+    num_frames = tf.shape(target)[1] + int(config.drop_last_frame)  # STFT frames.
     spec = self.unpack(position, num_frames)
     weights = transforms.projection_weights(num_frames, length, config, target.dtype)
     consistent = transforms.project_consistent(spec, config, length, weights)
@@ -145,6 +145,8 @@ class JointStftProblem:
     inconsistency = tf.reduce_sum(tf.square(tf.abs(consistent - spec)), axis=[-2, -1])
     # Normalise by the energy of the consistent estimate's target magnitudes.
     values = transforms._magnitude_power(spec, config)
+    if config.drop_last_frame:
+      values = values[:, :-1]
     if config.representation != "stft":
       values = transforms._mel_frames_bins(values, config)
     estimate = losses.to_domain(values, config, "compressed", self.compression, reference)

@@ -109,7 +109,7 @@ class GriffinLim:
 
   def __init__(self, config, jit_compile=False):
     self.config = config
-    self.jit_compile = jit_compile and not (config.center and config.pad_mode != "constant")
+    self.jit_compile = jit_compile and not (config.pad > 0 and config.pad_mode != "constant")
     self.trace_count = 0
     self._run = {}
     self._synth = {}
@@ -239,6 +239,11 @@ def griffin_lim(magnitude, config, iterations=32, momentum=0.99, init="random", 
 
   Raises:
     SpecInvError: for a wrong number of bins or negative / non-finite input.
+
+  Example:
+    >>> cfg = SpectrogramConfig.librosa(n_fft=1024, hop_length=256)
+    >>> magnitude = np.abs(tfspecinv.stft(y, cfg))              # y: float32 [samples]
+    >>> waveform = griffin_lim(magnitude, cfg, iterations=100, init="pghi")   # [samples']
   """
   mag = layout.to_frames_bins(tf.convert_to_tensor(magnitude), config)
   transforms._real_dtype(mag, "magnitude")

@@ -37,9 +37,9 @@ from tfspecinv import validation
 from tfspecinv.errors import SpecInvError
 
 __all__ = ["reconstruct", "reconstruct_graph", "ReconstructionResult", "Progress", "Engine",
-           "METHODS"]
+           "METHODS", "Recipe", "auto_recipe"]
 
-METHODS = ("griffin_lim", "lbfgs", "joint")
+METHODS = ("auto", "griffin_lim", "lbfgs", "joint")
 INITS = ("auto", "pghi", "random", "zeros")
 
 ReconstructionResult = collections.namedtuple("ReconstructionResult", [
@@ -63,11 +63,91 @@ Fields:
     'zeros'; what 'auto' chose).
 """
 
+Recipe = collections.namedtuple("Recipe", ["method", "gl_iters", "lbfgs_iters"])
+Recipe.__doc__ = """What `method='auto'` runs: a method and the iterations of each stage."""
+
+# Iteration caps of a run that a time budget stops: the budget is what ends it.
+_UNTIL_BUDGET = 1_000_000
+# Linear magnitudes without a time budget: about librosa `griffinlim` (300
+# iterations)'s wall time on a 2-core CPU (bench/auto_bench.py, stft).
+_LINEAR_GL_ITERS, _LINEAR_LBFGS_ITERS = 500, 50
+_DEFAULT_GL_ITERS, _DEFAULT_LBFGS_ITERS = 32, 200
+
+
+def auto_recipe(config, time_budget=None):
+  """The recipe `method='auto'` runs for a representation and a time budget.
+
+  Chosen from what won on the corpus at equal wall time (`bench/auto_bench.py`,
+  results in bench/results/auto.md):
+
+  * Linear STFT magnitudes (and spectrogram pictures, which are dB STFT
+    magnitudes): a long Griffin-Lim from the PGHI start (one XLA loop), then
+    L-BFGS on the waveform: 500 + 50 iterations, or with a `time_budget`
+    half of it each, until it runs out. The magnitudes determine the signal,
+    so a long Griffin-Lim gets close; L-BFGS then lowers the log-spectral
+    distance (at librosa `griffinlim`'s time, median over the corpus: SC
+    -37.6 dB and LSD 0.65 dB against Griffin-Lim alone's -37.6 / 0.73 and
+    librosa's -34.7 / 0.89). 32 Griffin-Lim iterations then L-BFGS (the mel
+    recipe) stalls 6 dB worse at the same time.
+  * Mel and MFCC: 32 Griffin-Lim iterations (a warm start from the NNLS
+    magnitude estimate) then 200 L-BFGS iterations against the given
+    representation, or until the `time_budget` runs out. Griffin-Lim alone
+    can only fit the estimated magnitudes, not the mel bands themselves.
+
+  Args:
+    config: The `SpectrogramConfig` of the input.
+    time_budget: Seconds for the call, or None.
+
+  Returns:
+    A `Recipe(method, gl_iters, lbfgs_iters)`.
+  """
+  if config.representation == "stft":
+    if time_budget is not None:
+      return Recipe("lbfgs", _UNTIL_BUDGET, _UNTIL_BUDGET)
+    return Recipe("lbfgs", _LINEAR_GL_ITERS, _LINEAR_LBFGS_ITERS)
+  if time_budget is not None:
+    return Recipe("lbfgs", _DEFAULT_GL_ITERS, _UNTIL_BUDGET)
+  return Recipe("lbfgs", _DEFAULT_GL_ITERS, _DEFAULT_LBFGS_ITERS)
+
+
+def resolve_recipe(method, gl_iters, lbfgs_iters, config, time_budget=None):
+  """`(method, gl_iters, lbfgs_iters)` with 'auto' and None counts filled in.
+
+  Counts given explicitly are kept; `None` takes the counts of the
+  representation's recipe, whichever method is named ('griffin_lim' under a
+  time budget runs until the budget is spent).
+
+  Raises:
+    SpecInvError: for an unknown method or a negative / non-integer count.
+  """
+  if method not in METHODS:
+    raise SpecInvError(f"method={method!r} is not supported; use one of {METHODS}.")
+  recipe = auto_recipe(config, time_budget)
+  if method == "griffin_lim" and time_budget is not None:
+    recipe = Recipe(method, _UNTIL_BUDGET, 0)  # Griffin-Lim alone takes the whole budget.
+  elif method != "auto":
+    recipe = recipe._replace(method=method)
+  gl_iters = recipe.gl_iters if gl_iters is None else gl_iters
+  lbfgs_iters = recipe.lbfgs_iters if lbfgs_iters is None else lbfgs_iters
+  for name, value in (("gl_iters", gl_iters), ("lbfgs_iters", lbfgs_iters)):
+    if isinstance(value, bool) or int(value) != value or value < 0:
+      raise SpecInvError(f"{name}={value!r} must be an integer >= 0.")
+  return recipe.method, int(gl_iters), int(lbfgs_iters)
+
+
 Progress = collections.namedtuple(
     "Progress", ["stage", "iteration", "total", "loss", "elapsed", "remaining"])
 Progress.__doc__ = """Passed to the `progress` callback after each chunk.
 
-`remaining` is an estimate of the seconds left in the whole call (None if unknown)."""
+Fields:
+  stage: 'griffin_lim' or 'lbfgs' (also for method='joint'; 'block' in
+    `reconstruct_long`).
+  iteration: Iterations of the stage done so far (int).
+  total: The stage's iteration count (None when only the time budget ends it).
+  loss: Mean loss over the batch (float).
+  elapsed: Seconds since the call started (float).
+  remaining: Estimated seconds left in the whole call (None if unknown).
+"""
 
 _GL_CHUNK = 16
 _GL_BUDGET_SHARE = 0.5
@@ -78,7 +158,12 @@ _JIT_OBJECTIVE = True
 
 
 class Engine:
-  """The compiled pieces of the pipeline for one config and dtype."""
+  """The compiled pieces of the pipeline for one config and dtype.
+
+  Args:
+    config: A `SpectrogramConfig`.
+    dtype: tf.float32 (default) or tf.float64.
+  """
 
   def __init__(self, config, dtype=tf.float32):
     self.config = config
@@ -138,6 +223,11 @@ def linear_magnitude(values, config, nnls_iterations):
 
   Undoes the amplitude scale (and the DCT for MFCC, by least squares), then
   estimates linear magnitudes from a mel spectrogram by NNLS.
+
+  Returns:
+    `linear` `[batch, frames, features]` and `magnitude`
+    `[batch, stft_frames, n_bins]`, with one frame more than `values` (a copy
+    of the last) when `config.drop_last_frame`.
   """
   if config.representation == "mfcc":
     inverse = np.linalg.pinv(mfcc_lib.dct_matrix(config).T *
@@ -149,11 +239,16 @@ def linear_magnitude(values, config, nnls_iterations):
   else:
     bins = mel_lib.nnls_frames_bins(linear, config, nnls_iterations)
   magnitude = tf.sqrt(bins) if config.power == 2 else bins
+  if config.drop_last_frame:
+    # The STFT had one more frame than was stored: repeat the last one, so that
+    # Griffin-Lim works on the full STFT (L-BFGS compares stored frames only).
+    magnitude = tf.concat([magnitude, magnitude[:, -1:]], axis=1)
   return linear, magnitude
 
 
-def reconstruct_graph(values, config, gl_iters=32, lbfgs_iters=200, nnls_iters=200,
-                      domain="auto", compression=0.5, momentum=0.99, seed=0, init="auto"):
+def reconstruct_graph(values, config, gl_iters=None, lbfgs_iters=None, nnls_iters=200,
+                      domain="auto", compression=0.5, momentum=0.99, seed=0, init="auto",
+                      method="auto"):
   """The whole pipeline as TensorFlow ops, for graphs, Keras layers and SavedModels.
 
   No Python runs per iteration or per call, so it can be traced into a
@@ -164,17 +259,35 @@ def reconstruct_graph(values, config, gl_iters=32, lbfgs_iters=200, nnls_iters=2
     values: float Tensor `[batch, frames, features]` (internal layout) in
       `config.scale`.
     config: A `SpectrogramConfig`.
-    gl_iters, lbfgs_iters, nnls_iters: Iterations per stage (int or int32 Tensor).
+    gl_iters, lbfgs_iters, nnls_iters: Iterations per stage (int or int32
+      Tensor); None for the recipe's (`auto_recipe` without a time budget).
     domain: Loss domain ('auto' as in `reconstruct`).
     compression: Magnitude exponent of the compressed term.
     momentum: Griffin-Lim momentum.
     seed: Seed of the random initial phase (Python int).
     init: Initial phase as in `reconstruct` ('auto', 'pghi', 'random', 'zeros');
       PGHI runs as graph ops (`pghi.pghi_phase_graph`).
+    method: 'auto' (default, `auto_recipe`), 'lbfgs' or 'griffin_lim'
+      ('joint' needs `reconstruct`).
 
   Returns:
     Tensor `[batch, samples]`, `samples = config.num_samples(frames)`.
+
+  Raises:
+    SpecInvError: for `method='joint'` or an unknown method.
   """
+  if method == "joint":
+    raise SpecInvError("method='joint' runs only in reconstruct (eagerly); use 'auto' or "
+                       "'lbfgs' in graphs and layers.")
+  if not isinstance(gl_iters, tf.Tensor) and not isinstance(lbfgs_iters, tf.Tensor):
+    method, gl_iters, lbfgs_iters = resolve_recipe(method, gl_iters, lbfgs_iters, config)
+  else:
+    recipe = resolve_recipe(method, None, None, config)
+    method = recipe[0]
+    gl_iters = recipe[1] if gl_iters is None else gl_iters
+    lbfgs_iters = recipe[2] if lbfgs_iters is None else lbfgs_iters
+  if method == "griffin_lim":
+    lbfgs_iters = 0
   if domain == "auto":
     domain = "native" if config.representation == "mfcc" else "mixed"
   dtype = values.dtype
@@ -293,7 +406,7 @@ class _Clock:
     return max(size, 0)
 
 
-def reconstruct(spectrogram, config, *, method="lbfgs", gl_iters=32, lbfgs_iters=200,
+def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iters=None,
                 nnls_iters=200, domain="auto", compression=0.5, momentum=0.99,
                 joint_weight=1.0, time_budget=None, tolerance=0.0, seed=0, init="auto",
                 length=None, forward_fn=None, target=None, progress=None,
@@ -306,13 +419,18 @@ def reconstruct(spectrogram, config, *, method="lbfgs", gl_iters=32, lbfgs_iters
       STFT magnitudes/powers, mel, or MFCC, in `config.scale`. Leading
       dimensions are a batch of equal-shaped inputs, reconstructed together.
     config: The `SpectrogramConfig` that made it.
-    method: 'lbfgs' (Griffin-Lim then L-BFGS on the waveform, default),
-      'joint' (L-BFGS on the complex STFT with a consistency term) or
-      'griffin_lim' (Griffin-Lim only).
-    gl_iters: Griffin-Lim iterations (warm start). From
+    method: 'auto' (default: the recipe that won on the corpus for this
+      representation and time budget, see `auto_recipe`: for linear
+      magnitudes a long Griffin-Lim then L-BFGS, for mel and MFCC 32
+      Griffin-Lim iterations then L-BFGS), 'lbfgs' (Griffin-Lim then L-BFGS
+      on the waveform), 'joint' (L-BFGS on the complex STFT with a
+      consistency term) or 'griffin_lim' (Griffin-Lim only).
+    gl_iters: Griffin-Lim iterations; None: the recipe's (32 for mel/MFCC,
+      500 for linear, unlimited under a `time_budget` for linear). From
       `phase.XLA_MIN_ITERATIONS` (200) on they run as one XLA loop, about 1.5x
       faster per iteration after a compilation per shape bucket.
-    lbfgs_iters: L-BFGS iterations.
+    lbfgs_iters: L-BFGS iterations; None: the recipe's (200 for mel/MFCC,
+      50 for linear; unlimited under a `time_budget`).
     nnls_iters: Projected-gradient steps of the mel -> linear NNLS.
     domain: L-BFGS loss domain: 'auto', 'linear', 'compressed', 'mixed', 'log'
       or 'native' ('auto': 'native' for MFCC, else 'mixed', which won on the
@@ -328,11 +446,11 @@ def reconstruct(spectrogram, config, *, method="lbfgs", gl_iters=32, lbfgs_iters
     seed: Seed of the random initial phase.
     init: Initial phase of Griffin-Lim: 'pghi' (phase-gradient heuristic
       integration of the magnitudes, Prusa et al. 2017), 'random', 'zeros',
-      or 'auto' (default: 'pghi' for the bell-shaped windows, 'random' for
-      window='ones'). On the corpus benchmark PGHI gave the better median
-      spectral convergence for linear inputs (Griffin-Lim at librosa's time:
-      -37.5 vs -34.6 dB from a random start) and for mel inputs (defaults:
-      -46.6 vs -42.1 dB); see the README's Benchmarks section.
+      or 'auto' (default: 'pghi' for the bell-shaped windows with hops up
+      to 25 ms, else 'random'; see `pghi.auto_init`). On the corpus
+      benchmark PGHI gave the better median spectral convergence for linear
+      inputs (Griffin-Lim at librosa's time: -37.5 vs -34.6 dB from a random
+      start) and for mel inputs (defaults: -46.6 vs -42.1 dB).
     length: Output samples; default `config.num_samples(frames)`.
     forward_fn: Optional custom differentiable forward model
       `[batch, samples] -> [batch, frames, features]`; with it, `spectrogram`
@@ -356,7 +474,9 @@ def reconstruct(spectrogram, config, *, method="lbfgs", gl_iters=32, lbfgs_iters
       count vs config, length) or arguments.
   """
   clock = _Clock(time_budget)
-  _check_arguments(method, domain, gl_iters, lbfgs_iters, time_budget)
+  _check_arguments(domain, time_budget)
+  method, gl_iters, lbfgs_iters = resolve_recipe(method, gl_iters, lbfgs_iters, config,
+                                                 time_budget)
   init = _resolve_init(init, config)
   native, batch_shape = _validate(spectrogram, config, dtype)
   num_frames = int(native.shape[1])
@@ -368,6 +488,7 @@ def reconstruct(spectrogram, config, *, method="lbfgs", gl_iters=32, lbfgs_iters
 
   def report(stage, iteration, total, loss):
     history.append((stage, iteration, float(loss)))
+    total = None if total >= _UNTIL_BUDGET else total  # The budget ends it.
     if progress is not None:
       progress(Progress(stage, iteration, total, float(loss), clock.elapsed(),
                         _remaining(clock, stage, iteration, total, state)))
@@ -429,6 +550,8 @@ def _remaining(clock, stage, iteration, total, state):
   rate = state.get(f"{stage}_rate")
   if not rate:
     return None
+  if total is None:
+    return max(clock.left(), 0.0)
   estimate = rate * max(total - iteration, 0)
   if stage == "griffin_lim":
     estimate += state.get("lbfgs_estimate", 0.0)
@@ -436,15 +559,10 @@ def _remaining(clock, stage, iteration, total, state):
   return estimate if left is None else min(estimate, max(left, 0.0))
 
 
-def _check_arguments(method, domain, gl_iters, lbfgs_iters, time_budget):
-  if method not in METHODS:
-    raise SpecInvError(f"method={method!r} is not supported; use one of {METHODS}.")
+def _check_arguments(domain, time_budget):
   if domain != "auto" and domain not in losses.DOMAINS:
     raise SpecInvError(f"domain={domain!r} is not supported; use 'auto' or one of "
                        f"{losses.DOMAINS}.")
-  for name, value in (("gl_iters", gl_iters), ("lbfgs_iters", lbfgs_iters)):
-    if int(value) != value or value < 0:
-      raise SpecInvError(f"{name}={value!r} must be an integer >= 0.")
   if time_budget is not None and not time_budget > 0:
     raise SpecInvError(f"time_budget={time_budget!r} must be a positive number of seconds.")
 
@@ -476,6 +594,8 @@ def _run_griffin_lim(eng, magnitude, iterations, momentum, init, seed, length, c
     rate = (time.perf_counter() - t0) / size
     if done > size:  # The first chunk includes tracing; do not extrapolate from it.
       state["griffin_lim_rate"] = rate
+    elif clock.budget is not None:
+      rate = None  # Under a budget, size chunks from a second, warm measurement.
     state["gl"] = done
     report("griffin_lim", done, iterations, loss.numpy())
   return runner.waveform(magnitude, gl_state, length)
@@ -495,7 +615,8 @@ def _run_lbfgs(eng, method, signal, native, linear, magnitude, scale, domain, co
     args = (lin_target, tf.ones_like(reference), tf.constant(length))
     spec = transforms._stft_flat(signal, config)
     position = problem.pack(spec)
-    finish = lambda p: transforms._istft_flat(problem.unpack(p, tf.shape(native)[1]), config,
+    stft_frames = tf.shape(native)[1] + int(config.drop_last_frame)
+    finish = lambda p: transforms._istft_flat(problem.unpack(p, stft_frames), config,
                                               tf.constant(length))
   else:
     problem, runner = eng.waveform_runner(domain, float(compression), forward_fn, jit_compile)
@@ -530,6 +651,8 @@ def _run_lbfgs(eng, method, signal, native, linear, magnitude, scale, domain, co
     rate = (time.perf_counter() - t0) / max(advanced, 1)
     if done > size:
       state["lbfgs_rate"] = rate
+    elif clock.budget is not None:
+      rate = None  # The first chunk includes tracing: measure again before sizing.
     state["lbfgs"] = int(results.num_iterations)
     state["evals"] = int(results.num_objective_evaluations)
     report("lbfgs", done, iterations, tf.reduce_mean(results.objective_value).numpy())
@@ -543,3 +666,45 @@ def _run_lbfgs(eng, method, signal, native, linear, magnitude, scale, domain, co
 
 def _linear_scale(scale, config):
   return scale ** 2 if config.power == 2 else scale
+
+
+def fit_db(waveform, spectrogram, config):
+  """Spectral convergence (dB) of a waveform's representation against a spectrogram.
+
+  The measure `ReconstructionResult.spectral_convergence_db` reports, for any
+  waveform: e.g. a file as written, after level changes and quantisation.
+  STFT and mel inputs are compared in the linear domain (`|X|^power`, through
+  the filterbank), MFCCs as given; inputs whose absolute level was never
+  stored (dB with `ref='max'`) are compared at the best-fitting gain.
+  Computed in float64.
+
+  Args:
+    waveform: Array `[..., samples]` (`config.num_frames(samples)` must equal
+      the spectrogram's frame count).
+    spectrogram: Array `[..., features, frames]` (config layout), as given to
+      `reconstruct`, with the same leading shape.
+    config: The `SpectrogramConfig` that made `spectrogram`.
+
+  Returns:
+    float64 NumPy `[...]`: `20 log10(||F(waveform) - S|| / ||S||)` per example.
+
+  Raises:
+    SpecInvError: for a bad spectrogram or mismatched frame counts.
+  """
+  native, batch_shape = _validate(spectrogram, config, tf.float64)
+  signal = tf.reshape(tf.constant(np.asarray(waveform, np.float64)), [native.shape[0], -1])
+  frames = config.num_frames(int(signal.shape[1]))
+  if frames != native.shape[1]:
+    raise SpecInvError(f"the waveform has {signal.shape[1]} samples, which give {frames} frames; "
+                       f"the spectrogram has {native.shape[1]}.")
+  if config.representation == "mfcc":
+    estimate, target = transforms.forward_frames_bins(signal, config), native
+  else:
+    estimate = optimize.WaveformProblem(config, "linear").linear_forward(signal)
+    target = tf.nn.relu(scaling.unscale_amplitude(native, config))
+    if config.scale == "db" and config.ref == "max":
+      gain = tf.reduce_sum(estimate * target, axis=[1, 2], keepdims=True) / tf.maximum(
+          tf.reduce_sum(estimate * estimate, axis=[1, 2], keepdims=True), 1e-300)
+      estimate = estimate * gain
+  sc_db = losses.spectral_convergence_db(estimate, target).numpy()
+  return sc_db.reshape(tuple(batch_shape))

@@ -1,5 +1,9 @@
 """Amplitude scales: dB (librosa `power_to_db` / `amplitude_to_db`), log, log1p, and inverses.
 
+Any scale may be followed by an affine map `x * affine_scale + affine_offset`
+(Whisper's `(x + 4) / 4`); the 'log' scale takes any base and an optional
+floor `log_range` below the per-example maximum (Whisper's `max - 8`).
+
 All reductions (`ref='max'`, `top_db`) are per example, over the last two
 axes, whatever the layout. librosa takes the maximum over the whole array,
 which is the same thing for a single spectrogram.
@@ -38,28 +42,70 @@ def scale_amplitude(spectrogram, config, name=None):
     Tensor of the same shape and dtype: unchanged for 'linear';
     `m * log10(max(amin, S)) - m * log10(max(amin, ref))` clipped to `top_db`
     below the per-example maximum for 'db' (m = 10 or 20, as
-    `librosa.power_to_db` / `amplitude_to_db`); `log(max(S + log_offset, amin))`
-    for 'log'; `log1p(S)` for 'log1p'.
+    `librosa.power_to_db` / `amplitude_to_db`);
+    `log_base(max(S + log_offset, amin))` raised to at least the per-example
+    maximum minus `log_range` (if set) for 'log'; `log1p(S)` for 'log1p'.
+    Then `* affine_scale + affine_offset`.
+
+  Example:
+    >>> cfg = SpectrogramConfig.librosa(scale="db")             # power_to_db, top_db 80
+    >>> scale_amplitude(np.array([[1.0, 1e-3]]), cfg).numpy()
+    array([[  0., -30.]])
   """
   with tf.name_scope(name or "scale_amplitude"):
     s = tf.convert_to_tensor(spectrogram)
-    dtype = s.dtype
-    if config.scale == "linear":
-      return s
-    if config.scale == "log1p":
-      return tf.math.log1p(s)
-    amin = tf.constant(config.amin, dtype)
-    if config.scale == "log":
-      return tf.math.log(tf.maximum(s + tf.constant(config.log_offset, dtype), amin))
-    m = tf.constant(db_multiplier(config), dtype)
-    db = m * _log10(tf.maximum(amin, s))
-    if config.ref == "max":
-      db -= m * _log10(tf.maximum(amin, _per_example_max(s)))
-    else:
-      db -= m * _log10(tf.maximum(amin, tf.constant(config.ref, dtype)))
-    if config.top_db is not None:
-      db = tf.maximum(db, _per_example_max(db) - tf.constant(config.top_db, dtype))
-    return db
+    return _affine(_scale(s, config), config)
+
+
+def _affine(values, config):
+  """`values * affine_scale + affine_offset` (skipped for the identity)."""
+  if config.affine_scale != 1.0:
+    values = values * tf.constant(config.affine_scale, values.dtype)
+  if config.affine_offset != 0.0:
+    values = values + tf.constant(config.affine_offset, values.dtype)
+  return values
+
+
+def _unaffine(values, config):
+  """Inverse of `_affine`."""
+  if config.affine_offset != 0.0:
+    values = values - tf.constant(config.affine_offset, values.dtype)
+  if config.affine_scale != 1.0:
+    values = values / tf.constant(config.affine_scale, values.dtype)
+  return values
+
+
+def _log(s, config):
+  """`log_base(max(S + log_offset, amin))`, floored `log_range` below the per-example maximum."""
+  dtype = s.dtype
+  floored = tf.maximum(s + tf.constant(config.log_offset, dtype), tf.constant(config.amin, dtype))
+  values = tf.math.log(floored)
+  if config.log_base != math.e:
+    values = values / tf.constant(math.log(config.log_base), dtype)
+  if config.log_range is not None:
+    values = tf.maximum(values, _per_example_max(values) - tf.constant(config.log_range, dtype))
+  return values
+
+
+def _scale(s, config):
+  """`scale_amplitude` before the affine map."""
+  dtype = s.dtype
+  if config.scale == "linear":
+    return s
+  if config.scale == "log1p":
+    return tf.math.log1p(s)
+  if config.scale == "log":
+    return _log(s, config)
+  amin = tf.constant(config.amin, dtype)
+  m = tf.constant(db_multiplier(config), dtype)
+  db = m * _log10(tf.maximum(amin, s))
+  if config.ref == "max":
+    db -= m * _log10(tf.maximum(amin, _per_example_max(s)))
+  else:
+    db -= m * _log10(tf.maximum(amin, tf.constant(config.ref, dtype)))
+  if config.top_db is not None:
+    db = tf.maximum(db, _per_example_max(db) - tf.constant(config.top_db, dtype))
+  return db
 
 
 def unscale_amplitude(values, config, name=None):
@@ -75,15 +121,22 @@ def unscale_amplitude(values, config, name=None):
 
   Returns:
     Non-negative linear magnitudes (power 1) or powers (power 2), same shape.
+
+  Example:
+    >>> cfg = SpectrogramConfig.librosa(scale="db")
+    >>> unscale_amplitude(np.array([[0.0, -30.0]]), cfg).numpy()
+    array([[1.   , 0.001]])
   """
   with tf.name_scope(name or "unscale_amplitude"):
-    v = tf.convert_to_tensor(values)
+    v = _unaffine(tf.convert_to_tensor(values), config)
     dtype = v.dtype
     if config.scale == "linear":
       return v
     if config.scale == "log1p":
       return tf.nn.relu(tf.math.expm1(v))
     if config.scale == "log":
+      if config.log_base != math.e:
+        v = v * tf.constant(math.log(config.log_base), dtype)
       return tf.nn.relu(tf.exp(v) - tf.constant(config.log_offset, dtype))
     ref = 1.0 if config.ref == "max" else config.ref
     m = tf.constant(db_multiplier(config), dtype)

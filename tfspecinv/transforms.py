@@ -61,8 +61,8 @@ def _check_signal(signal, config):
     if n < max(needed, 1):
       raise SpecInvError(
           f"the signal has {n} samples, fewer than one frame needs ({max(needed, 1)} for "
-          f"n_fft={config.n_fft}, center={config.center}); use a longer signal or smaller n_fft.")
-    if config.center and config.pad_mode == "reflect" and n <= config.pad:
+          f"n_fft={config.n_fft}, padding={config.pad}); use a longer signal or smaller n_fft.")
+    if config.pad > 0 and config.pad_mode == "reflect" and n <= config.pad:
       raise SpecInvError(
           f"reflect padding of {config.pad} samples needs a signal longer than that, got {n}; "
           "use pad_mode='constant' or a longer signal.")
@@ -179,8 +179,25 @@ def frame(signal, width, hop_length):
   return tf.reshape(stacked, [batch, count, width])
 
 
+# Samples whose window-sum-square is below this fraction of its interior level
+# are seen only through window tails (the ends of a non-centred framing): they
+# are not divided by that near-zero sum (see `inverse_window_sum_square`).
+EDGE_FLOOR = 0.05
+
+
 def inverse_window_sum_square(num_frames, config, dtype):
-  """`1 / sum_t w^2[n - t * hop]` over the overlap-add span (1 where the sum is ~0).
+  """`1 / sum_t w^2[n - t * hop]` over the overlap-add span, bounded at the edges.
+
+  Where the window-sum-square `s[n]` is at least `EDGE_FLOOR` (5%) of its
+  interior level `s_int`, the weight is `1 / s[n]`: the exact inverse of the
+  analysis. Near the ends of a non-centred framing `s[n]` falls to zero (only
+  window tails see those samples), and dividing by it turns the smallest
+  inconsistency between frames into a spike of thousands at the first and
+  last samples. There the weight is `s[n] / (EDGE_FLOOR * s_int)^2`: it meets
+  `1 / s` at the threshold and goes to zero with `s`, so what the frames
+  barely observe is shrunk towards zero instead of amplified. Centred
+  framings never reach the threshold (librosa's `istft` and this agree
+  there to float precision).
 
   Args:
     num_frames: int32 scalar Tensor, number of frames.
@@ -192,8 +209,19 @@ def inverse_window_sum_square(num_frames, config, dtype):
   """
   w = tf.constant(window(config), dtype=dtype)
   wss = tf.signal.overlap_and_add(tf.tile((w * w)[None, :], [num_frames, 1]), config.hop_length)
-  tiny = tf.constant(np.finfo(dtype.as_numpy_dtype).tiny, dtype)
-  return tf.where(wss > tiny, 1.0 / tf.where(wss > tiny, wss, tf.ones_like(wss)), tf.ones_like(wss))
+  floor = tf.constant(EDGE_FLOOR * _interior_wss(config), dtype)
+  return wss / tf.square(tf.maximum(wss, floor))
+
+
+def _interior_wss(config):
+  """The largest window-sum-square of a long run of frames (a Python float)."""
+  w2 = window(config) ** 2
+  hop = config.hop_length
+  phases = np.zeros(hop)
+  for start in range(0, len(w2), hop):
+    piece = w2[start:start + hop]
+    phases[:len(piece)] += piece
+  return float(phases.max())
 
 
 def _istft_flat(spec, config, length, inverse_wss=None):
@@ -217,7 +245,7 @@ def _istft_flat(spec, config, length, inverse_wss=None):
     summed = summed[:, shift:]
   else:
     summed = tf.pad(summed, [[0, 0], [-shift, 0]])
-  default = config.num_samples(1) + config.hop_length * (num_frames - 1)
+  default = config.stft_num_samples(num_frames)
   target = tf.where(length >= 0, length, default)
   available = tf.shape(summed)[1]
   summed = tf.pad(summed, [[0, 0], [0, tf.maximum(target - available, 0)]])
@@ -248,7 +276,7 @@ def projection_weights(num_frames, length, config, dtype):
     Tensor `[(num_frames - 1) * hop_length + win_length]`.
   """
   inverse_wss = inverse_window_sum_square(num_frames, config, dtype)
-  default = config.num_samples(1) + config.hop_length * (num_frames - 1)
+  default = config.stft_num_samples(num_frames)
   length = tf.where(length >= 0, length, default)
   signal_index = tf.range(tf.shape(inverse_wss)[0]) + (config.window_offset - config.pad)
   inside = (signal_index >= 0) & (signal_index < length)
@@ -262,7 +290,7 @@ def project_consistent(spec, config, length, weights):
   overlap-added frames are weighted by `weights` (from `projection_weights`)
   and framed again directly. Other pad modes take the plain route.
   """
-  if config.center and config.pad_mode != "constant":
+  if config.pad > 0 and config.pad_mode != "constant":
     signal = _istft_flat(spec, config, length)
     return _stft_flat(signal, config)
   offset, win = config.window_offset, config.win_length
@@ -289,6 +317,11 @@ def stft(signal, config, name=None):
 
   Raises:
     SpecInvError: for a non-float dtype or a signal shorter than one frame.
+
+  Example:
+    >>> cfg = SpectrogramConfig.librosa(n_fft=512, hop_length=128)
+    >>> stft(tf.zeros([2, 4096]), cfg).shape                    # complex64
+    TensorShape([2, 257, 33])
   """
   with tf.name_scope(name or "stft"):
     return _per_signal(signal, config, _stft_flat)
@@ -307,8 +340,11 @@ def _per_signal(signal, config, flat_fn):
 def istft(stft_matrix, config, length=None, name=None):
   """Inverse STFT: windowed overlap-add divided by the window-sum-square.
 
-  Exact inverse of `stft` wherever the window covers the signal (every sample
-  when `center=True`), unlike plain `tf.signal.inverse_stft`.
+  Exact inverse of `stft` wherever the windows cover the signal (every sample
+  when `center=True`), unlike plain `tf.signal.inverse_stft`. Samples seen
+  only by window tails (the ends of a non-centred framing, window-sum-square
+  under `EDGE_FLOOR` of its interior level) are shrunk towards zero rather
+  than divided by a near-zero sum: see `inverse_window_sum_square`.
 
   Args:
     stft_matrix: complex Tensor `[..., n_bins, frames]` (or frames_bins layout).
@@ -322,6 +358,11 @@ def istft(stft_matrix, config, length=None, name=None):
 
   Raises:
     SpecInvError: if the bin axis does not have `n_fft // 2 + 1` entries.
+
+  Example:
+    >>> cfg = SpectrogramConfig.librosa(n_fft=512, hop_length=128)
+    >>> x = tf.random.normal([4096])
+    >>> y = istft(stft(x, cfg), cfg, length=4096)               # y == x to float precision
   """
   with tf.name_scope(name or "istft"):
     spec = tf.convert_to_tensor(stft_matrix)
@@ -341,26 +382,58 @@ def istft(stft_matrix, config, length=None, name=None):
 
 
 def spectrogram(signal, config, name=None):
-  """`|stft(signal)| ** config.power`, in `config.layout`."""
+  """Magnitude (power 1) or power (power 2) spectrogram: `|stft(signal)| ** config.power`.
+
+  Args:
+    signal: float32/float64 Tensor `[..., samples]`.
+    config: A `SpectrogramConfig` (its representation and scale are ignored:
+      this is the linear STFT magnitude before any mel, dB or DCT).
+    name: Optional name scope.
+
+  Returns:
+    float Tensor of the signal's dtype, `[..., n_bins, frames]` (`[..., frames,
+    n_bins]` with `layout='frames_bins'`), `n_bins = n_fft // 2 + 1`.
+
+  Raises:
+    SpecInvError: for a non-float dtype or a signal shorter than one frame.
+
+  Example:
+    >>> cfg = SpectrogramConfig.librosa(n_fft=512, hop_length=128)
+    >>> spectrogram(tf.zeros([2, 4096]), cfg).shape
+    TensorShape([2, 257, 33])
+  """
   with tf.name_scope(name or "spectrogram"):
     spec = stft(signal, config)
     return _magnitude_power(spec, config)
 
 
 def _power_spectrogram_flat(x, config):
-  """`|stft(x)| ** power` for `[batch, samples]`, with a fused gradient.
+  """`|stft(x)| ** power` for `[batch, samples]` -> `[batch, frames, n_bins]`, fused gradient.
 
-  The backward pass forms `2 g X` (power 2) or `g X / |X|` (power 1) and
-  applies the STFT adjoint once, instead of differentiating the complex
+  With `config.magnitude_eps` the squared modulus `p` becomes `p + eps`
+  ('add') or `max(p, eps)` ('clamp') before the power; with
+  `config.drop_last_frame` the STFT's last frame is left out, so the frames
+  are the stored ones (`config.num_frames`). The backward pass forms
+  `2 g X` (power 2) or `g X / |X|` (power 1), zero where the clamp holds,
+  and applies the STFT adjoint once, instead of differentiating the complex
   modulus op by op.
   """
   padded = _pad(x, config)
+  eps, clamp = config.magnitude_eps, config.magnitude_eps_mode == "clamp"
 
   @tf.custom_gradient
   def transform(padded):
     spec = _stft_of_padded(padded, config)
     re, im = tf.math.real(spec), tf.math.imag(spec)
     squared = re * re + im * im
+    mask = None
+    if eps > 0:
+      eps_t = tf.constant(eps, squared.dtype)
+      if clamp:
+        mask = tf.cast(squared > eps_t, squared.dtype)
+        squared = tf.maximum(squared, eps_t)
+      else:
+        squared = squared + eps_t
     if config.power == 2:
       values, factor = squared, None
     else:
@@ -369,11 +442,14 @@ def _power_spectrogram_flat(x, config):
 
     def adjoint(upstream):
       weight = 2.0 * upstream if factor is None else upstream * factor
+      if mask is not None:
+        weight = weight * mask
       return _stft_adjoint(tf.complex(weight * re, weight * im), config, tf.shape(padded)[1])
 
     return values, adjoint
 
-  return transform(padded)
+  values = transform(padded)
+  return values[:, :-1] if config.drop_last_frame else values
 
 
 def _magnitude_power(spec, config):
@@ -392,6 +468,11 @@ def linear_to_mel(linear, config, name=None):
 
   Returns:
     Tensor `[..., n_mels, frames]` in `config.layout`.
+
+  Example:
+    >>> cfg = SpectrogramConfig.librosa(n_fft=1024, n_mels=80, representation="mel")
+    >>> linear_to_mel(spectrogram(tf.zeros([22050]), cfg), cfg).shape
+    TensorShape([80, 87])
   """
   with tf.name_scope(name or "linear_to_mel"):
     x = layout.to_frames_bins(tf.convert_to_tensor(linear), config)
@@ -410,7 +491,9 @@ def _mel_frames_bins(x, config):
 def forward_frames_bins(signal_flat, config):
   """`[batch, samples]` -> the representation, `[batch, frames, features]`.
 
-  The differentiable forward model used by the reconstruction engine.
+  The differentiable forward model used by the reconstruction engine; its
+  frames are the stored ones (`config.num_frames`, without the STFT's last
+  frame when `config.drop_last_frame`).
   """
   values = _power_spectrogram_flat(signal_flat, config)
   if config.representation != "stft":
@@ -436,6 +519,12 @@ def forward(signal, config, name=None):
 
   Returns:
     float Tensor `[..., features, frames]` (or frames_bins layout).
+
+  Example:
+    >>> cfg = SpectrogramConfig.librosa(n_fft=1024, hop_length=256, n_mels=80,
+    ...                                 representation="mel")
+    >>> forward(tf.zeros([3, 22050]), cfg).shape                # as librosa melspectrogram
+    TensorShape([3, 80, 87])
   """
   with tf.name_scope(name or "forward"):
     return _per_signal(signal, config, forward_frames_bins)
@@ -443,6 +532,16 @@ def forward(signal, config, name=None):
 
 class CompiledTransforms:
   """`stft`, `istft`, `spectrogram` and `forward` compiled once for one config.
+
+  Args:
+    config: The `SpectrogramConfig` every method uses.
+
+  Methods (same arguments, shapes and errors as the module functions):
+    stft(signal) -> complex Tensor `[..., n_bins, frames]`;
+    istft(stft_matrix, length=None) -> float Tensor `[..., samples]`;
+    spectrogram(signal) -> float Tensor `[..., n_bins, frames]`;
+    forward(signal) -> float Tensor `[..., features, frames]` (the config's
+    representation). Layouts follow `config.layout`.
 
   Each method is a `tf.function` with an `input_signature` of unknown shape,
   built lazily per dtype: calls with new batch shapes or lengths reuse the
@@ -498,5 +597,17 @@ class CompiledTransforms:
 
 @functools.lru_cache(maxsize=16)
 def compiled(config):
-  """The shared `CompiledTransforms` for `config` (configs are hashable)."""
+  """The shared `CompiledTransforms` for `config` (configs are hashable).
+
+  Args:
+    config: A `SpectrogramConfig`.
+
+  Returns:
+    A `CompiledTransforms`, the same object for equal configs (an LRU cache
+    of 16), so its graphs are traced once per config and dtype.
+
+  Example:
+    >>> ops = compiled(SpectrogramConfig.librosa(representation="mel"))
+    >>> mel = ops.forward(tf.zeros([1, 22050]))       # [1, 128, 44] float32
+  """
   return CompiledTransforms(config)

@@ -1,0 +1,446 @@
+r"""Apache Beam pipeline: many spectrograms back to audio, on any Beam runner.
+
+  python -m tfspecinv.beam --input='mels/*.npy,more/*.tfrecord' --output=wavs/ \
+    --representation=mel --n_fft=1024 --hop_length=256 --n_mels=80 --fmax=8000 \
+    --direct_num_workers=2 --direct_running_mode=multi_processing
+
+Takes the command line's flags (`tfspecinv.jobs`, the same definitions and the
+same per-item work as `main.py`); every other argument is a Beam pipeline
+option (`--runner`, `--project`, ...). Needs `pip install -e ".[beam]"`.
+
+Into `--output` go one wav per input (per record of a TFRecord file), written
+under a temporary name and renamed, so a retried or killed bundle never leaves
+a partial wav; `manifest.jsonl` (one line per output: input, output, status
+'written' or 'skipped', duration_seconds, seconds, spectral_convergence_db of
+the written file) and `dead_letter.jsonl` (`{"input": ..., "reason": ...}` per
+input that failed; the job goes on). Outputs that exist are skipped unless
+`--overwrite`, and counted (`skipped` counter, a printed line). One job at a
+time per output folder: a new run removes the temporary files a killed one
+left there.
+"""
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+
+from absl import flags
+from absl import logging as _absl_logging  # pylint: disable=unused-import  (--verbosity)
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.transforms import window
+from apache_beam.utils import timestamp
+from apache_beam.utils import windowed_value
+
+from tfspecinv import jobs
+
+__all__ = ["InvertSpectrograms", "run", "main", "MANIFEST", "DEAD_LETTER"]
+
+FLAGS = flags.FLAGS
+
+MANIFEST, DEAD_LETTER = "manifest.jsonl", "dead_letter.jsonl"
+NAMESPACE = "tfspecinv"
+_DEAD, _SKIPPED = "dead", "skipped"
+_TEMPORARY_PREFIX = ".tfspecinv-beam-"
+_UNCOMPRESSED = CompressionTypes.UNCOMPRESSED
+
+
+def _reason(error):
+  """One line saying why an input failed."""
+  text = str(error).strip().splitlines()
+  text = text[0] if text else ""
+  from tfspecinv.errors import SpecInvError  # pylint: disable=import-outside-toplevel
+  if isinstance(error, (SpecInvError, jobs.UsageError)):
+    return text
+  return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _dead(source, error):
+  return beam.pvalue.TaggedOutput(_DEAD, {"input": source, "reason": _reason(error)})
+
+
+def _is_local(path):
+  return "://" not in path or path.startswith("file://")
+
+
+# ------------------------------------------------------------------ files
+class _MatchFiles(beam.DoFn):
+  """A file pattern -> the paths it matches (a pattern matching nothing is a dead letter)."""
+
+  def process(self, pattern):
+    from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
+    folder = _is_local(pattern) and os.path.isdir(pattern)
+    try:
+      found = FileSystems.match([FileSystems.join(pattern, "*") if folder else pattern])
+      paths = sorted(m.path for m in found[0].metadata_list)
+    except Exception as error:  # pylint: disable=broad-except
+      yield _dead(pattern, error)
+      return
+    if folder:  # A local folder, as main.py takes it: the files it can invert.
+      known = (io_lib.AUDIO_EXTENSIONS + io_lib.ARRAY_EXTENSIONS + io_lib.IMAGE_EXTENSIONS +
+               io_lib.TFRECORD_EXTENSIONS)
+      paths = [p for p in paths if os.path.splitext(p)[1].lower() in known]
+    if not paths:
+      yield _dead(pattern, jobs.data_error(f"{pattern}: matches no file."))
+    yield from paths
+
+
+class _LoadItems(beam.DoFn):
+  """A path -> its items (one, or one per TFRecord record); skips existing outputs."""
+
+  def __init__(self, settings, output_dir):
+    self._settings = settings
+    self._output_dir = output_dir
+    self._skipped = beam.metrics.Metrics.counter(NAMESPACE, "skipped")
+    self._failed = beam.metrics.Metrics.counter(NAMESPACE, "failed")
+
+  def process(self, path):
+    from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
+    try:
+      kind = io_lib.input_kind(path)
+      if kind == "tfrecord":
+        items = self._records(path)
+      else:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        output = FileSystems.join(self._output_dir, stem + ".wav")
+        if self._exists(output):
+          yield self._skip(path, output)
+          return
+        items = [self._load(path, output)]
+    except Exception as error:  # pylint: disable=broad-except
+      self._failed.inc()
+      yield _dead(path, error)
+      return
+    yield from items
+
+  def _exists(self, output):
+    return not self._settings.overwrite and FileSystems.exists(output)
+
+  def _skip(self, source, output):
+    self._skipped.inc()
+    return beam.pvalue.TaggedOutput(_SKIPPED, {"input": source, "output": output,
+                                               "status": "skipped"})
+
+  def _load(self, path, output):
+    """One file's item (read through a local copy when the path is remote)."""
+    from tfspecinv.errors import SpecInvError  # pylint: disable=import-outside-toplevel
+    with _local_copy(path) as local:
+      try:
+        item = jobs.load_item(self._settings, local, output)
+      except SpecInvError as error:  # Name the input, not its local copy.
+        raise SpecInvError(str(error).replace(local, path)) from None
+    item.source = path
+    return _checked(self._settings, item)
+
+  def _records(self, path):
+    """The items of a TFRecord file, skipped and failed records as tagged outputs."""
+    jobs.import_tensorflow_quietly(self._settings.verbosity)
+    with _local_copy(path) as local:
+      items = jobs.tfrecord_items(self._settings, local, self._output_dir, source=path)
+    results = []
+    for item in items:
+      item.output = FileSystems.join(self._output_dir, os.path.basename(item.output))
+      if self._exists(item.output):
+        results.append(self._skip(item.source, item.output))
+        continue
+      try:
+        jobs.check_array_item(self._settings, item)
+        results.append(_checked(self._settings, item))
+      except Exception as error:  # pylint: disable=broad-except
+        self._failed.inc()
+        results.append(_dead(item.source, error))
+    return results
+
+
+def _checked(settings, item):
+  """The item, its array made plain (not memory-mapped) for pickling.
+
+  Raises:
+    SpecInvError: a long input that needs block mode, which the pipeline does not run.
+  """
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  item.spectrogram = np.array(item.spectrogram)
+  frames = jobs.block_frames(settings, item)
+  if frames:
+    raise jobs.data_error(
+        f"{item.source}: a long input (block mode, --block_frames={frames}) is not run by the "
+        "Beam pipeline; invert it with main.py, or pass --block_frames=0 (memory grows with "
+        "the input).")
+  return item
+
+
+@contextlib.contextmanager
+def _local_copy(path):
+  """Yield a local path holding the file: the path itself when local, else a temporary copy."""
+  if _is_local(path):
+    yield path[len("file://"):] if path.startswith("file://") else path
+    return
+  handle, temporary = tempfile.mkstemp(prefix=".tfspecinv-in-",
+                                       suffix=os.path.splitext(path)[1])
+  try:
+    with os.fdopen(handle, "wb") as out, FileSystems.open(
+        path, "application/octet-stream", _UNCOMPRESSED) as source:
+      for chunk in iter(lambda: source.read(1 << 20), b""):
+        out.write(chunk)
+    yield temporary
+  finally:
+    os.remove(temporary)
+
+
+def store_atomically(path, data, overwrite):
+  """Write `data` to `path` through FileSystems: a temporary name in its folder, then a rename.
+
+  Args:
+    path: Destination (any Beam filesystem).
+    data: Bytes.
+    overwrite: Replace an existing file; without it, a file that appeared
+      meanwhile (a retried bundle) is kept and the new data dropped.
+
+  Returns:
+    True if written.
+  """
+  folder, name = FileSystems.split(path)
+  temporary = FileSystems.join(folder, f"{_TEMPORARY_PREFIX}{uuid.uuid4().hex}-{name}.partial")
+  try:
+    with FileSystems.create(temporary, "application/octet-stream", _UNCOMPRESSED) as handle:
+      handle.write(data)
+    if not overwrite and FileSystems.exists(path):
+      return False
+    if overwrite and FileSystems.exists(path) and not _is_local(path):
+      FileSystems.delete([path])
+    FileSystems.rename([temporary], [path])
+    return True
+  finally:
+    if FileSystems.exists(temporary):
+      FileSystems.delete([temporary])
+
+
+# ------------------------------------------------------------ the engine
+class _InvertBatches(beam.DoFn):
+  """Items -> wavs, equal-shaped items of one config batched (--batch_size) per bundle.
+
+  The engine (TensorFlow, the compiled transforms of the job's config) is
+  built once per worker in `setup`.
+  """
+
+  def __init__(self, settings):
+    self._settings = settings
+    self._written = beam.metrics.Metrics.counter(NAMESPACE, "written")
+    self._failed = beam.metrics.Metrics.counter(NAMESPACE, "failed")
+    self._audio_seconds = beam.metrics.Metrics.distribution(NAMESPACE, "audio_ms")
+    self._buffers = {}
+
+  def setup(self):
+    jobs.import_tensorflow_quietly(self._settings.verbosity)
+    from tfspecinv import pipeline  # pylint: disable=import-outside-toplevel
+    try:  # Audio inputs take their file's rate; the flags' config is the common case.
+      pipeline.engine_for(jobs.build_config(self._settings))
+    except Exception:  # pylint: disable=broad-except
+      pass
+
+  def start_bundle(self):
+    self._buffers = {}
+
+  def process(self, item):
+    key = jobs.group_key(item)
+    batch = self._buffers.setdefault(key, [])
+    batch.append(item)
+    if len(batch) >= self._settings.batch_size:
+      del self._buffers[key]
+      yield from self._invert(batch)
+
+  def finish_bundle(self):
+    buffers, self._buffers = self._buffers, {}
+    for batch in buffers.values():
+      for output in self._invert(batch):
+        tag = None
+        if isinstance(output, beam.pvalue.TaggedOutput):
+          tag, output = output.tag, output.value
+        value = windowed_value.WindowedValue(output, timestamp.MIN_TIMESTAMP,
+                                             [window.GlobalWindow()])
+        yield value if tag is None else beam.pvalue.TaggedOutput(tag, value)
+
+  def _invert(self, batch):
+    """Reconstruct one batch and write its wavs; yields manifest lines and dead letters."""
+    started = time.perf_counter()
+    try:
+      waveforms, result = jobs.reconstruct_items(self._settings, batch)
+    except Exception as error:  # pylint: disable=broad-except
+      for item in batch:
+        self._failed.inc()
+        yield _dead(item.source, error)
+      return
+    for index, item in enumerate(batch):
+      try:
+        yield self._write(item, waveforms[index], result, index, started, len(batch))
+      except Exception as error:  # pylint: disable=broad-except
+        self._failed.inc()
+        yield _dead(item.source, error)
+
+  def _write(self, item, waveform, result, index, started, count):
+    settings = self._settings
+    stored = []
+    store = lambda path, data: stored.append(store_atomically(path, data, settings.overwrite))
+    written, gain, peak = jobs.write_output(settings, item, waveform, store=store)
+    quality = jobs.measure(item, written, result, index)
+    jobs.warn_about_fit(settings, item, quality, gain, peak)
+    duration = len(written) / item.config.sample_rate
+    self._written.inc()
+    self._audio_seconds.update(int(round(duration * 1000)))
+    return {"input": item.source, "output": item.output,
+            "status": "written" if stored[0] else "skipped",
+            "duration_seconds": duration,
+            "seconds": (time.perf_counter() - started) / count, "batch": count,
+            "spectral_convergence_db": quality["spectral_convergence_db"],
+            "engine_spectral_convergence_db": quality["engine_spectral_convergence_db"]}
+
+
+class InvertSpectrograms(beam.PTransform):
+  """File patterns -> wavs in `output_dir`; outputs manifest lines and dead letters.
+
+  Applied to a PCollection of file patterns; returns a dict of PCollections:
+  'manifest' (dicts: input, output, status, duration_seconds, seconds,
+  spectral_convergence_db), 'dead' (dicts: input, reason).
+  """
+
+  def __init__(self, settings, output_dir):
+    """Args:
+      settings: `jobs.JobSettings`.
+      output_dir: The folder the wavs go to (any Beam filesystem).
+    """
+    super().__init__()
+    self._settings = settings
+    self._output_dir = output_dir
+
+  def expand(self, patterns):
+    files = patterns | "Match" >> beam.ParDo(_MatchFiles()).with_outputs(_DEAD, main="paths")
+    loaded = (files.paths
+              | "Spread" >> beam.Reshuffle()
+              | "Load" >> beam.ParDo(_LoadItems(self._settings, self._output_dir))
+              .with_outputs(_DEAD, _SKIPPED, main="items"))
+    inverted = (loaded.items
+                | "Invert" >> beam.ParDo(_InvertBatches(self._settings))
+                .with_outputs(_DEAD, main="written"))
+    manifest = ((inverted.written, loaded[_SKIPPED])
+                | "Manifest" >> beam.Flatten())
+    dead = ((files[_DEAD], loaded[_DEAD], inverted[_DEAD]) | "DeadLetters" >> beam.Flatten())
+    return {"manifest": manifest, "dead": dead}
+
+
+class _WriteJsonLines(beam.PTransform):
+  """Dicts -> one JSONL file, sorted by input, written atomically (empty when none)."""
+
+  def __init__(self, path):
+    super().__init__()
+    self._path = path
+
+  def expand(self, records):
+    path = self._path
+    return (records
+            | "All" >> beam.combiners.ToList()
+            | "Write" >> beam.Map(lambda rows: _write_lines(path, rows)))
+
+
+def _write_lines(path, rows):
+  rows = sorted(rows, key=lambda row: (row["input"], row.get("output", "")))
+  data = "".join(json.dumps(row, sort_keys=True) + "\n" for row in rows).encode()
+  store_atomically(path, data, overwrite=True)
+  return len(rows)
+
+
+# ------------------------------------------------------------ the job
+def remove_leftovers(output_dir):
+  """Delete the temporary files a killed run left in `output_dir`; returns how many."""
+  try:
+    found = FileSystems.match([FileSystems.join(output_dir, _TEMPORARY_PREFIX + "*")])
+    paths = [m.path for m in found[0].metadata_list]
+  except Exception:  # pylint: disable=broad-except
+    return 0
+  if paths:
+    FileSystems.delete(paths)
+  return len(paths)
+
+
+def _check_job(settings):
+  """Raises: UsageError for flags the pipeline cannot honour."""
+  if not FLAGS.input or not FLAGS.output:
+    raise jobs.UsageError("--input (file patterns, comma-separated) and --output (a folder) "
+                          "are required.")
+  if settings.report or settings.plot:
+    raise jobs.UsageError("--report and --plot take a single input file (main.py); the Beam "
+                          f"pipeline writes {MANIFEST} instead.")
+
+
+def run(argv):
+  """Parse `argv` (the job's flags; the rest are Beam options), run the pipeline.
+
+  Args:
+    argv: Command line, program name first.
+
+  Returns:
+    A dict of counts: written, skipped, failed.
+
+  Raises:
+    UsageError: bad job flags.
+  """
+  beam_args = FLAGS(argv, known_only=True)[1:]
+  settings = jobs.JobSettings.from_flags(FLAGS)
+  _check_job(settings)
+  output_dir = FLAGS.output.rstrip("/") or "/"
+  patterns = [p.strip() for p in FLAGS.input.split(",") if p.strip()]
+  if _is_local(output_dir):
+    os.makedirs(output_dir, exist_ok=True)
+  removed = remove_leftovers(output_dir)
+  if removed:
+    print(f"removed {removed} temporary file(s) left by an earlier run.", file=sys.stderr)
+  if not any(a.startswith("--default_sdk_harness_log_level") for a in beam_args):
+    beam_args.append("--default_sdk_harness_log_level=WARNING")  # Workers' INFO lines: noise.
+  options = PipelineOptions(beam_args)
+  pipeline = beam.Pipeline(options=options)
+  results = (pipeline | "Patterns" >> beam.Create(patterns)
+             | "Invert" >> InvertSpectrograms(settings, output_dir))
+  _ = results["manifest"] | "WriteManifest" >> _WriteJsonLines(
+      FileSystems.join(output_dir, MANIFEST))
+  _ = results["dead"] | "WriteDeadLetters" >> _WriteJsonLines(
+      FileSystems.join(output_dir, DEAD_LETTER))
+  pipeline.run().wait_until_finish()
+  counts = _counts(output_dir)
+  print(f"wrote {counts['written']} wav(s), skipped {counts['skipped']} existing (pass "
+        f"--overwrite to redo them), {counts['failed']} input(s) failed (see "
+        f"{FileSystems.join(output_dir, DEAD_LETTER)}).", file=sys.stderr)
+  return counts
+
+
+def _counts(output_dir):
+  """Written/skipped/failed, from the manifest and dead-letter files the run wrote."""
+  def lines(name):
+    with FileSystems.open(FileSystems.join(output_dir, name), "text/plain", _UNCOMPRESSED) as f:
+      return [json.loads(line) for line in f.read().decode().splitlines() if line.strip()]
+  manifest = lines(MANIFEST)
+  return {"written": sum(row["status"] == "written" for row in manifest),
+          "skipped": sum(row["status"] == "skipped" for row in manifest),
+          "failed": len(lines(DEAD_LETTER))}
+
+
+def main(argv=None):
+  """`python -m tfspecinv.beam`: exit status 0 when every input was inverted, 1 if some
+  failed, 2 for a usage error."""
+  argv = sys.argv if argv is None else argv
+  try:
+    counts = run(argv)
+  except (jobs.UsageError, flags.Error) as error:
+    print(f"usage error: {error}", file=sys.stderr)
+    sys.exit(2)
+  sys.exit(1 if counts["failed"] else 0)
+
+
+if __name__ == "__main__":
+  # Run from the importable module, so workers unpickle its classes by reference.
+  from tfspecinv import beam as _module  # pylint: disable=import-self
+  _module.main()
