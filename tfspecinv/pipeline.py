@@ -61,10 +61,25 @@ Fields:
   domain: the loss domain L-BFGS used.
   init: the initial phase Griffin-Lim started from ('pghi', 'random' or
     'zeros'; what 'auto' chose).
+
+Example:
+  >>> waveform, result = reconstruct(mel, config)
+  >>> result.method, result.stop_reason, float(result.spectral_convergence_db)
+  ('lbfgs', 'iterations', -46.2)
 """
 
 Recipe = collections.namedtuple("Recipe", ["method", "gl_iters", "lbfgs_iters"])
-Recipe.__doc__ = """What `method='auto'` runs: a method and the iterations of each stage."""
+Recipe.__doc__ = """What `method='auto'` runs: a method and the iterations of each stage.
+
+Fields:
+  method: 'lbfgs' or 'griffin_lim'.
+  gl_iters: Griffin-Lim iterations (int).
+  lbfgs_iters: L-BFGS iterations (int).
+
+Example:
+  >>> auto_recipe(SpectrogramConfig.librosa(representation="mel"))
+  Recipe(method='lbfgs', gl_iters=32, lbfgs_iters=200)
+"""
 
 # Iteration caps of a run that a time budget stops: the budget is what ends it.
 _UNTIL_BUDGET = 1_000_000
@@ -100,6 +115,12 @@ def auto_recipe(config, time_budget=None):
 
   Returns:
     A `Recipe(method, gl_iters, lbfgs_iters)`.
+
+  Example:
+    >>> auto_recipe(SpectrogramConfig.librosa(representation="stft"))
+    Recipe(method='lbfgs', gl_iters=500, lbfgs_iters=50)
+    >>> auto_recipe(SpectrogramConfig.librosa(representation="stft"), time_budget=5.0)
+    Recipe(method='lbfgs', gl_iters=1000000, lbfgs_iters=1000000)
   """
   if config.representation == "stft":
     if time_budget is not None:
@@ -147,6 +168,9 @@ Fields:
   loss: Mean loss over the batch (float).
   elapsed: Seconds since the call started (float).
   remaining: Estimated seconds left in the whole call (None if unknown).
+
+Example:
+  >>> reconstruct(mel, config, progress=lambda p: print(p.stage, p.iteration, p.loss))
 """
 
 _GL_CHUNK = 16
@@ -472,6 +496,12 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
   Raises:
     SpecInvError: for bad input (shape, NaN/Inf, negative magnitudes, feature
       count vs config, length) or arguments.
+
+  Example:
+    >>> config = SpectrogramConfig.librosa(sample_rate=22050, n_fft=1024, hop_length=256,
+    ...                                    n_mels=80, fmax=8000.0, representation="mel")
+    >>> waveform, result = reconstruct(mel, config)       # mel [80, F] -> [256 * (F - 1)]
+    >>> waveform, result = reconstruct(mels, config, time_budget=10.0)   # a batch [B, 80, F]
   """
   clock = _Clock(time_budget)
   _check_arguments(domain, time_budget)
@@ -690,6 +720,11 @@ def fit_db(waveform, spectrogram, config):
 
   Raises:
     SpecInvError: for a bad spectrogram or mismatched frame counts.
+
+  Example:
+    >>> written, _ = soundfile.read("out.wav")            # after levels and 16-bit PCM
+    >>> float(fit_db(written, mel, config))                 # dB, lower is better
+    -37.8
   """
   native, batch_shape = _validate(spectrogram, config, tf.float64)
   signal = tf.reshape(tf.constant(np.asarray(waveform, np.float64)), [native.shape[0], -1])
