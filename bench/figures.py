@@ -1,15 +1,17 @@
 """The README's pictures, and the measurements behind them.
 
-  PYTHONPATH=. python bench/figures.py            # about 3-6 minutes on 2 CPU cores
+  PYTHONPATH=. python bench/figures.py            # about 6-10 minutes on 2 CPU cores
 
 Writes:
 
 * docs/spectrograms.png: the STFT magnitude (dB) of one corpus clip, of librosa
   `mel_to_audio`'s reconstruction from its mel spectrogram and of
   `tfspecinv.reconstruct`'s (defaults), side by side.
-* docs/quality_time.png: mel spectral convergence and PESQ-WB against wall
-  seconds, median over a few 3 s clips: tfspecinv at several `time_budget`s
-  and librosa `mel_to_audio` at several `n_iter`.
+* docs/quality_time.png: mel spectral convergence, log-spectral distance and
+  PESQ-WB against wall seconds, medians over the corpus's real clips cut to
+  3 s: tfspecinv at several L-BFGS iteration counts (the curve the default's
+  count is read from) and `time_budget`s, and librosa `mel_to_audio` at
+  several `n_iter`.
 * bench/results/figures.md: every plotted point, headed by the command, the
   commit, the machine and the library versions.
 
@@ -33,9 +35,9 @@ import reconstruct_bench as rb  # noqa: E402
 
 _REPO = os.path.dirname(_HERE)
 DEFAULT_PICTURE_CLIP = "speech_female_ljspeech_LJ001-0004"
-DEFAULT_CURVE_CLIPS = ("speech_female_ljspeech_LJ001-0004,speech_male_arctic_awb_a0007,"
-                       "music_piano_smstools_piano")
-BUDGETS = (0.5, 1.0, 2.0, 4.0, 8.0)
+BUDGETS = (0.5, 1.0, 2.0, 4.0)
+LBFGS_ITERS = (50, 100, 200, 400, 800, 1600)
+FIELDS = ("seconds", "sc", "lsd", "pesq")
 LIBROSA_ITERS = (8, 16, 32, 64, 128, 256)
 LIBROSA_REPEATS = 2  # librosa is timed twice (the faster counts): its time is mostly NNLS.
 
@@ -74,9 +76,10 @@ def measure(clip, mel, fn, repeats=1):
     seconds.append(time.perf_counter() - t0)
   seconds = min(seconds)
   waveform = rb.checked_waveform(clip, waveform)
-  sc = rb.sc_db(rb.mel_of(waveform), mel)
+  estimate = rb.mel_of(waveform)
   pesq, _ = rb.perceptual(clip, waveform)
-  return {"seconds": seconds, "sc": sc, "pesq": pesq, "waveform": waveform}
+  return {"seconds": seconds, "sc": rb.sc_db(estimate, mel), "lsd": rb.lsd_db(estimate, mel),
+          "pesq": pesq, "waveform": waveform}
 
 
 def stft_db(y):
@@ -113,31 +116,33 @@ def save_small(fig, path, colors=96):
   Image.open(buffer).convert("RGB").quantize(colors=colors).save(path, optimize=True)
 
 
-def plot_quality_time(path, engine_points, librosa_points):
+def plot_quality_time(path, series, defaults):
+  """Three panels (SC, LSD, PESQ-WB) against seconds; `series` is [(name, marker, key, points)]."""
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
   import matplotlib.ticker  # noqa: F401
-  fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-  for ax, key, label in ((axes[0], "sc", "mel spectral convergence, dB (lower is better)"),
-                         (axes[1], "pesq", "PESQ-WB (higher is better)")):
-    for points, name, marker, what in ((engine_points, "tfspecinv (time_budget)", "o", "budget"),
-                                       (librosa_points, "librosa mel_to_audio (n_iter)", "s",
-                                        "n_iter")):
+  fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+  panels = (("sc", "mel spectral convergence, dB (lower is better)"),
+            ("lsd", "log-spectral distance of the mel, dB (lower is better)"),
+            ("pesq", "PESQ-WB (higher is better)"))
+  for ax, (key, label) in zip(axes, panels):
+    for name, marker, what, points in series:
       xs = [p["seconds"] for p in points]
-      ys = [p[key] for p in points]
-      ax.plot(xs, ys, marker=marker, label=name)
+      ax.plot(xs, [p[key] for p in points], marker=marker, label=name)
       for p in points:
         ax.annotate(f"{p[what]:g}", (p["seconds"], p[key]), fontsize=7,
                     textcoords="offset points", xytext=(3, 3))
+    ax.plot([defaults["seconds"]], [defaults[key]], marker="*", markersize=14, color="black",
+            linestyle="none", label="tfspecinv defaults")
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    ax.set_xticks([0.5, 1, 2, 4, 8])
+    ax.set_xticks([0.25, 0.5, 1, 2, 4, 8])
     ax.set_xlabel("wall seconds per 3 s clip (median)")
-    ax.set_ylabel(label, fontsize=9)
+    ax.set_ylabel(label, fontsize=8)
     ax.grid(True, alpha=0.3)
-  axes[1].legend(fontsize=8, loc="center right")
+  axes[2].legend(fontsize=7, loc="lower right")
   fig.tight_layout()
   save_small(fig, path)
   plt.close(fig)
@@ -148,9 +153,9 @@ def main(argv=None):
   rb.add_corpus_arguments(parser)
   parser.add_argument("--picture-clip", default=DEFAULT_PICTURE_CLIP)
   parser.add_argument("--docs-dir", default=os.path.join(_REPO, "docs"))
-  parser.set_defaults(clips=DEFAULT_CURVE_CLIPS, max_seconds=3.0)
+  parser.set_defaults(max_seconds=3.0)
   args = parser.parse_args(argv)
-  clips = rb.load_clips(parser, args)
+  clips = [c for c in rb.load_clips(parser, args) if not c.synthetic]
   import librosa
   import tensorflow as tf
   import tfspecinv
@@ -180,6 +185,10 @@ def main(argv=None):
     rows = {}
     rows[("tfspecinv", "defaults")] = measure(
         clip, mel, lambda: engine_invert(tfspecinv, config, mel, len(clip.y))[0])
+    for iters in LBFGS_ITERS:
+      rows[("tfspecinv", f"lbfgs_iters={iters}")] = measure(
+          clip, mel, lambda: engine_invert(tfspecinv, config, mel, len(clip.y),
+                                           lbfgs_iters=iters)[0])
     for budget in BUDGETS:
       rows[("tfspecinv", budget)] = measure(
           clip, mel, lambda: engine_invert(tfspecinv, config, mel, len(clip.y),
@@ -195,16 +204,20 @@ def main(argv=None):
   def median(key, field):
     return float(np.median([per_clip[c.name][key][field] for c in clips]))
 
-  engine_points = [{"budget": b, **{f: median(("tfspecinv", b), f)
-                                    for f in ("seconds", "sc", "pesq")}} for b in BUDGETS]
-  librosa_points = [{"n_iter": n, **{f: median(("librosa", n), f)
-                                     for f in ("seconds", "sc", "pesq")}}
+  iters_points = [{"iters": n, **{f: median(("tfspecinv", f"lbfgs_iters={n}"), f)
+                                   for f in FIELDS}} for n in LBFGS_ITERS]
+  engine_points = [{"budget": b, **{f: median(("tfspecinv", b), f) for f in FIELDS}}
+                   for b in BUDGETS]
+  librosa_points = [{"n_iter": n, **{f: median(("librosa", n), f) for f in FIELDS}}
                     for n in LIBROSA_ITERS]
-  defaults = {f: median(("tfspecinv", "defaults"), f) for f in ("seconds", "sc", "pesq")}
+  defaults = {f: median(("tfspecinv", "defaults"), f) for f in FIELDS}
 
   os.makedirs(args.docs_dir, exist_ok=True)
   quality_png = os.path.join(args.docs_dir, "quality_time.png")
-  plot_quality_time(quality_png, engine_points, librosa_points)
+  plot_quality_time(quality_png, [
+      ("tfspecinv (lbfgs_iters)", "o", "iters", iters_points),
+      ("tfspecinv (time_budget)", "^", "budget", engine_points),
+      ("librosa mel_to_audio (n_iter)", "s", "n_iter", librosa_points)], defaults)
 
   # The picture: the picture clip among the selected ones, else loaded on its own.
   picture = next((c for c in clips if c.name == args.picture_clip), None)
@@ -227,27 +240,26 @@ def main(argv=None):
 
   tables = []
   lines = ["### Quality against wall time (median over the clips)", "",
-           "| engine | setting | wall seconds | mel spectral convergence, dB | PESQ-WB |",
-           "|:---|---:|---:|---:|---:|"]
-  for p in engine_points:
-    lines.append(f"| tfspecinv | time_budget={p['budget']:g} | {p['seconds']:.2f} | "
-                 f"{p['sc']:.2f} | {p['pesq']:.2f} |")
-  lines.append(f"| tfspecinv | defaults | {defaults['seconds']:.2f} | {defaults['sc']:.2f} | "
-               f"{defaults['pesq']:.2f} |")
-  for p in librosa_points:
-    lines.append(f"| librosa mel_to_audio | n_iter={p['n_iter']} | {p['seconds']:.2f} | "
-                 f"{p['sc']:.2f} | {p['pesq']:.2f} |")
+           "| engine | setting | wall seconds | mel spectral convergence, dB | mel LSD, dB | "
+           "PESQ-WB |", "|:---|---:|---:|---:|---:|---:|"]
+  row = lambda engine, setting, p: (f"| {engine} | {setting} | {p['seconds']:.2f} | "
+                                    f"{p['sc']:.2f} | {p['lsd']:.3f} | {p['pesq']:.2f} |")
+  lines += [row("tfspecinv", f"lbfgs_iters={p['iters']}", p) for p in iters_points]
+  lines += [row("tfspecinv", f"time_budget={p['budget']:g}", p) for p in engine_points]
+  lines.append(row("tfspecinv", "defaults", defaults))
+  lines += [row("librosa mel_to_audio", f"n_iter={p['n_iter']}", p) for p in librosa_points]
   lines += ["", f"Clips: {', '.join(c.name for c in clips)}. Warm-up (untimed): {warm:.1f} s. "
             f"librosa's times are the faster of {LIBROSA_REPEATS} runs; most of them is "
             "mel_to_audio's NNLS (mel to linear), not its Griffin-Lim iterations. "
             f"Plotted in [docs/quality_time.png](../../docs/quality_time.png)."]
   tables.append(Table(lines))
-  lines = ["### Per clip", "", "| clip | engine | setting | wall seconds | mel SC, dB | PESQ-WB |",
-           "|:---|:---|---:|---:|---:|---:|"]
+  lines = ["### Per clip", "",
+           "| clip | engine | setting | wall seconds | mel SC, dB | mel LSD, dB | PESQ-WB |",
+           "|:---|:---|---:|---:|---:|---:|---:|"]
   for clip in clips:
     for (engine, setting), v in per_clip[clip.name].items():
       lines.append(f"| {clip.name} | {engine} | {setting} | {v['seconds']:.2f} | "
-                   f"{v['sc']:.2f} | {v['pesq']:.2f} |")
+                   f"{v['sc']:.2f} | {v['lsd']:.3f} | {v['pesq']:.2f} |")
   tables.append(Table(lines))
   lines = [f"### Spectrograms picture ({picture.name}, {picture.duration:.2f} s)", "",
            "| panel | mel spectral convergence, dB | PESQ-WB | wall seconds |",

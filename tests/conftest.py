@@ -6,8 +6,12 @@ computed independently in float64 (librosa, NumPy, SciPy, tf.signal).
 
 import os
 import pathlib
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# XLA compilations are kept in a cache of this test session (CLI subprocesses
+# inherit it), not in the user's ~/.cache.
+os.environ.setdefault("TFSPECINV_XLA_CACHE", tempfile.mkdtemp(prefix="tfspecinv-xla-"))
 
 import numpy as np
 import pytest

@@ -101,14 +101,15 @@ flags.DEFINE_enum("method", "auto", ["auto", "lbfgs", "joint", "griffin_lim"],
                   "(lbfgs), on the STFT (joint), or Griffin-Lim only.")
 flags.DEFINE_integer("gl_iters", None, "Griffin-Lim iterations (default: the recipe's: 32 for "
                      "mel/MFCC, 500 for linear magnitudes and pictures).", lower_bound=0)
-flags.DEFINE_integer("lbfgs_iters", None, "L-BFGS iterations (default: the recipe's: 200 for "
-                     "mel/MFCC, 50 for linear).", lower_bound=0)
+flags.DEFINE_integer("lbfgs_iters", None, "L-BFGS iterations (default: the recipe's: 300 for "
+                     "mel, 200 for MFCC, 50 for linear).", lower_bound=0)
 flags.DEFINE_float("time_budget", None, "Seconds allowed per reconstruction.", lower_bound=0.0)
 flags.DEFINE_enum("init", "auto", ["auto", "pghi", "random", "zeros"],
                   "Initial phase of Griffin-Lim: phase-gradient heuristic integration (pghi), "
                   "random or zeros; auto is pghi unless --window=ones.")
 flags.DEFINE_integer("seed", 0, "Seed of the random initial phase.")
-flags.DEFINE_boolean("jit", False, "Compile the L-BFGS loop with XLA.")
+flags.DEFINE_boolean("jit", None, "Run L-BFGS as one XLA loop (--jit) or in TensorFlow's "
+                     "executor (--nojit). Default: XLA from 100 iterations, as in the defaults.")
 flags.DEFINE_integer("batch_size", 1, "Equal-shaped inputs of a folder reconstructed together.",
                      lower_bound=1)
 flags.DEFINE_integer("block_frames", None, "Long audio: reconstruct in overlapping blocks of "
@@ -166,7 +167,7 @@ class JobSettings:
   time_budget: float = None
   init: str = "auto"
   seed: int = 0
-  jit: bool = False
+  jit: bool = None
   batch_size: int = 1
   block_frames: int = None
   verbosity: int = 0
@@ -706,6 +707,8 @@ def import_tensorflow_quietly(verbosity=0):
   # scikit-learn through its wrappers, where installed) unless told to use
   # tf-keras, which TFP imports anyway: about 2 s less start-up.
   os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+  from tfspecinv import xla_cache  # pylint: disable=import-outside-toplevel
+  xla_cache.enable()  # Before TensorFlow's import reads the XLA flags.
   if verbosity >= 1:
     import tensorflow_probability  # pylint: disable=import-outside-toplevel,unused-import
     return

@@ -124,7 +124,7 @@ def relative_squared_error(estimate, target):
   return _sum2(estimate - target) / tf.maximum(_sum2(target), tf.constant(1e-30, target.dtype))
 
 
-def floor_aware_residual(estimate, target, tolerance=1e-4):
+def floor_aware_residual(estimate, target, tolerance=1e-4, mask=None):
   """`estimate - target`, one-sided where the target sits at its per-example floor.
 
   Cells of a clipped dB spectrogram (or one floored at `amin`) equal to the
@@ -134,12 +134,19 @@ def floor_aware_residual(estimate, target, tolerance=1e-4):
     estimate: Tensor `[batch, frames, features]`.
     target: Same shape.
     tolerance: Cells within `tolerance * (max - min)` of the minimum count as floored.
+    mask: Optional 0/1 Tensor broadcastable to the target (e.g. `[batch, frames, 1]`):
+      the minimum and maximum are taken over cells where it is 1 only.
 
   Returns:
     The residual, same shape.
   """
-  low = tf.reduce_min(target, axis=[-2, -1], keepdims=True)
-  high = tf.reduce_max(target, axis=[-2, -1], keepdims=True)
+  low_cells = high_cells = target
+  if mask is not None:
+    inside = tf.broadcast_to(mask > 0, tf.shape(target))
+    low_cells = tf.where(inside, target, tf.reduce_max(target))
+    high_cells = tf.where(inside, target, tf.reduce_min(target))
+  low = tf.reduce_min(low_cells, axis=[-2, -1], keepdims=True)
+  high = tf.reduce_max(high_cells, axis=[-2, -1], keepdims=True)
   floored = target <= low + tf.constant(tolerance, target.dtype) * (high - low)
   residual = estimate - target
   return tf.where(floored, tf.nn.relu(residual), residual)

@@ -19,12 +19,23 @@ budgets, Ctrl-C) and new input shapes never retrace.
 """
 
 import contextlib
+import importlib
+import threading
 
 import tensorflow as tf
-import tensorflow_probability as tfp
-from tensorflow.core.protobuf import config_pb2
-from tensorflow.python.eager import context as tf_context
-from tensorflow_probability.python.optimizer import lbfgs as tfp_lbfgs
+
+from tfspecinv import xla_cache
+
+# TensorFlow reads TF_XLA_FLAGS once, at the latest while TensorFlow
+# Probability (and tf_keras) import: the compilation cache is named before.
+xla_cache.enable()
+
+import tensorflow_probability as tfp  # noqa: E402  pylint: disable=wrong-import-position
+from tensorflow.core.protobuf import config_pb2  # noqa: E402
+from tensorflow.python.eager import context as tf_context  # noqa: E402
+from tensorflow_probability.python.optimizer import bfgs_utils as tfp_bfgs_utils  # noqa: E402
+from tensorflow_probability.python.optimizer import lbfgs as tfp_lbfgs  # noqa: E402
+from tensorflow_probability.python.optimizer.linesearch.internal import hager_zhang_lib as tfp_hzl  # noqa: E402
 
 from tfspecinv import losses
 from tfspecinv import transforms
@@ -32,7 +43,10 @@ from tfspecinv.errors import SpecInvError
 
 __all__ = ["WaveformProblem", "JointStftProblem", "LbfgsRunner"]
 
-_NUM_CORRECTION_PAIRS = 10
+# Correction pairs of the L-BFGS memory. TFP's bookkeeping per iteration grows
+# with them; 5 fit as well in 200 iterations as 10, in less time
+# (bench/results/lbfgs.md, "L-BFGS memory").
+_NUM_CORRECTION_PAIRS = 5
 
 
 class WaveformProblem:
@@ -74,41 +88,103 @@ class WaveformProblem:
     reference = tf.reduce_max(target, axis=[-2, -1], keepdims=True)
     return losses.to_domain(target, self.config, self.domain, self.compression, reference)
 
-  def loss(self, x, target, reference):
+  def loss(self, x, target, reference, mask=None):
     """Per-example loss `[batch]` for waveforms `x` and a prepared target.
 
     When the input's scale has a floor (dB clipped at `top_db`, logs floored
     at `amin`), target cells at that floor mean "at most this": only an
     estimate above them is penalised.
+
+    Args:
+      x: Waveforms `[batch, samples]`.
+      target: `prepare_target`'s result `[batch, frames, features]`.
+      reference: Per-example peak of the linear target `[batch, 1, 1]`.
+      mask: Optional 0/1 weights `[1, frames, 1]`: frames where it is 0 (bucket
+        padding, see `bucketed_loss`) count for nothing.
     """
     if self.forward_fn is not None:
       return losses.relative_squared_error(self.forward_fn(x), target)
     if self.domain == "native":
       # Relative to the target's energy, so dB/MFCC values of any size give a
       # well-scaled problem (the line search starts from a unit step).
-      return self._relative(transforms.forward_frames_bins(x, self.config), target)
+      return self._relative(transforms.forward_frames_bins(x, self.config), target, mask)
     values = self.linear_forward(x)
     if self.domain == "mixed":
       compress = lambda v: losses.to_domain(v, self.config, "compressed", self.compression,
                                             reference)
-      return (self._relative(values, target) +
-              self.mixed_weight * self._relative(compress(values), compress(target)))
+      return (self._relative(values, target, mask) +
+              self.mixed_weight * self._relative(compress(values), compress(target), mask))
     estimate = losses.to_domain(values, self.config, self.domain, self.compression, reference)
     if self.domain == "log":
-      return tf.reduce_mean(tf.square(self._residual(estimate, target)), axis=[-2, -1])
-    return self._relative(estimate, target)
+      squares = tf.square(self._residual(estimate, target, mask))
+      if mask is None:
+        return tf.reduce_mean(squares, axis=[-2, -1])
+      cells = tf.reduce_sum(mask) * tf.cast(tf.shape(target)[-1], target.dtype)
+      return tf.reduce_sum(squares * mask, axis=[-2, -1]) / cells
+    return self._relative(estimate, target, mask)
 
-  def _residual(self, estimate, target):
+  @property
+  def bucketable(self):
+    """Whether `bucketed_loss` equals `loss` on the real samples and frames (see `bucketable`)."""
+    return bucketable(self.config, self.domain, self.forward_fn)
+
+  def bucketed_loss(self, x, target, reference, length, num_frames):
+    """`loss` of waveforms and targets padded up to a bucket's shape.
+
+    XLA compiles once per shape; with the waveform padded to a bucket of
+    frames (`phase.bucket_frames`), nearby lengths share one compilation.
+
+    Args:
+      x: `[batch, padded_samples]`; samples from `length` on are ignored
+        (multiplied by 0, so their gradient is 0 and they stay as they are).
+      target: `[batch, padded_frames, features]`, real frames first.
+      reference: `[batch, 1, 1]`.
+      length: int32 scalar, the real number of samples.
+      num_frames: int32 scalar, the real number of frames.
+
+    Returns:
+      `[batch]`, equal to `loss(x[:, :length], target[:, :num_frames], reference)`.
+    """
+    samples = tf.range(tf.shape(x)[1])
+    x = x * tf.cast(samples < length, x.dtype)[tf.newaxis]
+    frames = tf.range(tf.shape(target)[1])
+    mask = tf.cast(frames < num_frames, x.dtype)[tf.newaxis, :, tf.newaxis]
+    return self.loss(x, target, reference, mask)
+
+  def _residual(self, estimate, target, mask=None):
     floored_input = self.config.scale in ("db", "log")
     if not floored_input or (self.domain == "native" and self.config.representation == "mfcc"):
-      return estimate - target  # MFCCs mix all bands: no cell of theirs is a floor.
-    return losses.floor_aware_residual(estimate, target)
+      residual = estimate - target  # MFCCs mix all bands: no cell of theirs is a floor.
+    else:
+      residual = losses.floor_aware_residual(estimate, target, mask=mask)
+    return residual if mask is None else residual * mask
 
-  def _relative(self, estimate, target):
-    residual = self._residual(estimate, target)
-    energy = tf.reduce_sum(tf.square(target), axis=[-2, -1])
+  def _relative(self, estimate, target, mask=None):
+    residual = self._residual(estimate, target, mask)
+    energy = tf.reduce_sum(tf.square(target if mask is None else target * mask), axis=[-2, -1])
     return tf.reduce_sum(tf.square(residual), axis=[-2, -1]) / tf.maximum(
         energy, tf.constant(1e-30, target.dtype))
+
+
+def bucketable(config, domain, forward_fn=None):
+  """Whether a waveform problem can be padded to a bucket of frames without changing it.
+
+  True for the built-in linear-domain losses on zero-padded framings: the
+  signal past its length is zero either way, and no loss term looks at the
+  estimate beyond its own frame. Not for 'native' (dB and MFCC values depend
+  on the estimate's maximum over all frames), reflect padding (it reads the
+  signal's end) or a custom `forward_fn`.
+
+  Args:
+    config: A `SpectrogramConfig`.
+    domain: The loss domain.
+    forward_fn: The custom forward model, or None.
+
+  Returns:
+    bool.
+  """
+  return (forward_fn is None and domain != "native" and
+          (config.pad == 0 or config.pad_mode == "constant"))
 
 
 class JointStftProblem:
@@ -215,11 +291,13 @@ class LbfgsRunner:
 
   def _run_body(self, results, max_iterations, f_relative_tolerance, *args):
     self.trace_count += 1
-    return tfp.optimizer.lbfgs_minimize(
-        self._value_and_gradients(args), initial_position=None, previous_optimizer_results=results,
-        max_iterations=max_iterations, tolerance=tf.constant(0.0, self.dtype),
-        f_relative_tolerance=f_relative_tolerance, x_tolerance=tf.constant(0.0, self.dtype),
-        num_correction_pairs=_NUM_CORRECTION_PAIRS, max_line_search_iterations=20)
+    with _unit_step_first():
+      return tfp.optimizer.lbfgs_minimize(
+          self._value_and_gradients(args), initial_position=None,
+          previous_optimizer_results=results, max_iterations=max_iterations,
+          tolerance=tf.constant(0.0, self.dtype), f_relative_tolerance=f_relative_tolerance,
+          x_tolerance=tf.constant(0.0, self.dtype),
+          num_correction_pairs=_NUM_CORRECTION_PAIRS, max_line_search_iterations=20)
 
   def start(self, position, *args):
     """Evaluate at `position` `[batch, n]`: the initial `LBfgsOptimizerResults`.
@@ -241,6 +319,105 @@ class LbfgsRunner:
     with _without_grappler():
       return self._run(results, tf.constant(int(until_iteration)),
                      tf.constant(f_relative_tolerance, self.dtype), *args)
+
+
+def _unit_step_line_search(value_and_gradients_function, initial_step_size=None,
+                           value_at_zero=None, converged=None, max_iterations=20,
+                           sufficient_decrease_param=0.1, curvature_param=0.9,
+                           threshold_use_approximate_wolfe_condition=1e-6, **unused):
+  """A line search that takes the initial (unit) step when it is good, else bisects.
+
+  Replaces TFP's Hager-Zhang search inside `lbfgs_minimize` (same arguments
+  and `HagerZhangLineSearchResult`):
+
+  * The initial step is accepted when it meets the Wolfe or approximate Wolfe
+    conditions (TFP's own test, `hager_zhang_lib._satisfies_wolfe`), as Hager
+    and Zhang's algorithm does first (step L0). TFP's `hager_zhang` always
+    brackets and takes a secant step after it, so an L-BFGS iteration cost
+    three objective evaluations where its scaled direction makes the unit
+    step good: here it costs one (bench/results/lbfgs.md).
+  * Otherwise a weak-Wolfe bisection (Lewis and Overton 2013): steps that
+    raise the loss too much shrink the interval's top (first by 10x while no
+    step has decreased it enough), steps whose slope is still steep raise its
+    bottom (4x while the top is open). One evaluation per step; members of the
+    batch that are done keep their point.
+
+  Also smaller to trace than TFP's search: the first L-BFGS call of a process
+  spent 0.9 s of its 1.2 s of tracing in `hager_zhang`.
+
+  Returns:
+    `HagerZhangLineSearchResult`: `converged` where a Wolfe point was found,
+    `failed` elsewhere (then `left` is the best point with a sufficient
+    decrease, or the start), `left == right` the accepted point.
+  """
+  del unused
+  val_0 = value_at_zero
+  delta = tf.cast(sufficient_decrease_param, val_0.f.dtype)
+  sigma = tf.cast(curvature_param, val_0.f.dtype)
+  f_lim = val_0.f + threshold_use_approximate_wolfe_condition * tf.abs(val_0.f)
+  inactive = tf.zeros_like(val_0.f, tf.bool) if converged is None else converged
+  valid = tfp_hzl.is_finite(val_0) & (val_0.df < 0)
+
+  def classify(val):
+    finite = tfp_hzl.is_finite(val)
+    good = finite & tfp_hzl._satisfies_wolfe(val_0, val, f_lim, delta, sigma)  # pylint: disable=protected-access
+    too_far = ~finite | (val.f > val_0.f + delta * val.x * val_0.df)
+    return good, too_far
+
+  step = tf.broadcast_to(tf.cast(initial_step_size, val_0.f.dtype), tf.shape(val_0.f))
+  val = value_and_gradients_function(step)
+  good, too_far = classify(val)
+  done = inactive | ~valid | good
+  zero = tf.zeros_like(step)
+  infinity = tf.fill(tf.shape(step), tf.constant(float("inf"), step.dtype))
+  lo = tf.where(~done & ~too_far, step, zero)
+  hi = tf.where(~done & too_far, step, infinity)
+  best = tfp_hzl.val_where(good | (~done & ~too_far), val, val_0)
+
+  def next_step(lo, hi):
+    open_top = tf.math.is_inf(hi)
+    shrink = tf.where(lo > 0, 0.5 * (lo + hi), 0.1 * hi)
+    return tf.where(open_top, 4.0 * lo, shrink)
+
+  def body(i, lo, hi, done, best, evals):
+    val = value_and_gradients_function(tf.where(done, best.x, next_step(lo, hi)))
+    good, too_far = classify(val)
+    good = good & ~done
+    short = ~done & ~good & ~too_far
+    lo = tf.where(short, val.x, lo)
+    hi = tf.where(~done & ~good & too_far, val.x, hi)
+    best = tfp_hzl.val_where(good | short, val, best)
+    return i + 1, lo, hi, done | good, best, evals + 1
+
+  _, _, _, done, best, evals = tf.while_loop(
+      lambda i, lo, hi, done, *_: (i < max_iterations) & tf.reduce_any(~done), body,
+      (tf.constant(0), lo, hi, done, best, tf.constant(1)))
+  found = done & valid & ~inactive
+  return _HZ_MODULE.HagerZhangLineSearchResult(
+      converged=found | inactive, failed=~found & ~inactive, func_evals=evals,
+      iterations=tf.zeros_like(evals), left=best, right=best)
+
+
+@contextlib.contextmanager
+def _unit_step_first():
+  """While TFP's L-BFGS is traced in this block, it uses `_unit_step_line_search`.
+
+  `tfp.optimizer.lbfgs_minimize` takes no line search argument; its
+  `bfgs_utils.line_search_step` calls the module's `hager_zhang`, which this
+  replaces for the duration of the trace (the graph keeps what was traced).
+  """
+  with _PATCH_LOCK:
+    original = tfp_bfgs_utils.hager_zhang
+    tfp_bfgs_utils.hager_zhang = _unit_step_line_search
+    try:
+      yield
+    finally:
+      tfp_bfgs_utils.hager_zhang = original
+
+
+_PATCH_LOCK = threading.RLock()
+# The module (the package attribute of the same name is the function).
+_HZ_MODULE = importlib.import_module("tensorflow_probability.python.optimizer.linesearch.hager_zhang")
 
 
 @contextlib.contextmanager

@@ -18,8 +18,10 @@ progress, time budgets and Ctrl-C work without per-iteration Python):
 """
 
 import collections
+import dataclasses
 import functools
 import time
+from typing import Callable, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -78,7 +80,7 @@ Fields:
 
 Example:
   >>> auto_recipe(SpectrogramConfig.librosa(representation="mel"))
-  Recipe(method='lbfgs', gl_iters=32, lbfgs_iters=200)
+  Recipe(method='lbfgs', gl_iters=32, lbfgs_iters=300)
 """
 
 # Iteration caps of a run that a time budget stops: the budget is what ends it.
@@ -86,7 +88,8 @@ _UNTIL_BUDGET = 1_000_000
 # Linear magnitudes without a time budget: about librosa `griffinlim` (300
 # iterations)'s wall time on a 2-core CPU (bench/auto_bench.py, stft).
 _LINEAR_GL_ITERS, _LINEAR_LBFGS_ITERS = 500, 50
-_DEFAULT_GL_ITERS, _DEFAULT_LBFGS_ITERS = 32, 200
+_DEFAULT_GL_ITERS, _DEFAULT_LBFGS_ITERS = 32, 300
+_MFCC_LBFGS_ITERS = 200
 
 
 def auto_recipe(config, time_budget=None):
@@ -134,6 +137,8 @@ def auto_recipe(config, time_budget=None):
     return Recipe("lbfgs", _LINEAR_GL_ITERS, _LINEAR_LBFGS_ITERS)
   if time_budget is not None:
     return Recipe("lbfgs", _DEFAULT_GL_ITERS, _UNTIL_BUDGET)
+  if config.representation == "mfcc":
+    return Recipe("lbfgs", _DEFAULT_GL_ITERS, _MFCC_LBFGS_ITERS)
   return Recipe("lbfgs", _DEFAULT_GL_ITERS, _DEFAULT_LBFGS_ITERS)
 
 
@@ -182,6 +187,7 @@ Example:
 _GL_CHUNK = 16
 _GL_BUDGET_SHARE = 0.5
 _LBFGS_CHUNK = 10
+_CHUNK_SECONDS = 0.25  # Progress and Ctrl-C at least this often, chunks no shorter.
 # XLA for the built-in L-BFGS objectives (not a custom forward_fn): 5% less L-BFGS time
 # on the corpus, compilation per shape included.
 _JIT_OBJECTIVE = True
@@ -227,12 +233,22 @@ class Engine:
 
   # ------------------------------------------------------------- L-BFGS
   def waveform_runner(self, domain, compression, forward_fn=None, jit_compile=False):
+    """`(problem, runner)` for L-BFGS on the waveform, built once per settings.
+
+    With `jit_compile` and a bucketable problem (`WaveformProblem.bucketable`)
+    the runner takes the bucketed loss: extra `length` and `num_frames`
+    arguments after the target and reference.
+    """
     key = ("waveform", domain, compression, forward_fn, jit_compile)
     if key not in self._runners:
       problem = optimize.WaveformProblem(self.config, domain, compression, forward_fn)
       specs = [tf.TensorSpec([None, None, None], self.dtype),
                tf.TensorSpec([None, 1, 1], self.dtype)]
-      runner = optimize.LbfgsRunner(problem.loss, specs, self.dtype, jit_compile,
+      loss = problem.loss
+      if jit_compile and problem.bucketable:
+        specs += [tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32)]
+        loss = problem.bucketed_loss
+      runner = optimize.LbfgsRunner(loss, specs, self.dtype, jit_compile,
                                     jit_objective=_JIT_OBJECTIVE and forward_fn is None)
       self._runners[key] = (problem, runner)
     return self._runners[key]
@@ -440,7 +456,7 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
                 nnls_iters=200, domain="auto", compression=0.5, momentum=0.99,
                 joint_weight=1.0, time_budget=None, tolerance=0.0, seed=0, init="auto",
                 length=None, forward_fn=None, target=None, progress=None,
-                jit_compile=False, dtype=tf.float32):
+                jit_compile=None, dtype=tf.float32):
   """Waveform(s) whose representation under `config` matches `spectrogram`.
 
   Args:
@@ -459,7 +475,7 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
       500 for linear, unlimited under a `time_budget` for linear). From
       `phase.XLA_MIN_ITERATIONS` (200) on they run as one XLA loop, about 1.5x
       faster per iteration after a compilation per shape bucket.
-    lbfgs_iters: L-BFGS iterations; None: the recipe's (200 for mel/MFCC,
+    lbfgs_iters: L-BFGS iterations; None: the recipe's (300 for mel, 200 for MFCC,
       50 for linear; unlimited under a `time_budget`).
     nnls_iters: Projected-gradient steps of the mel -> linear NNLS.
     domain: L-BFGS loss domain: 'auto', 'linear', 'compressed', 'mixed', 'log'
@@ -489,10 +505,13 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
     target: With `forward_fn`: the tensor its output should match,
       `[batch, frames, features]`; `spectrogram` then only seeds Griffin-Lim.
     progress: Optional callable receiving a `Progress` after each chunk.
-    jit_compile: Compile the whole L-BFGS loop with XLA. Without it the
-      objective alone is compiled with XLA (once per input shape) for the
-      built-in losses, and Griffin-Lim picks XLA by its iteration count
-      (see `gl_iters`).
+    jit_compile: Run the whole L-BFGS loop as one XLA computation (True),
+      in TensorFlow's executor with the objective alone compiled (False), or
+      (None, default) XLA from `LBFGS_XLA_MIN_ITERATIONS` (100) iterations.
+      The XLA loop pads the waveform to a bucket of frames (at most 1/8
+      more) so nearby lengths share a compilation, and compilations are
+      kept on disk (`xla_cache`). Griffin-Lim picks XLA by its iteration
+      count (see `gl_iters`).
     dtype: tf.float32 (default) or tf.float64.
 
   Returns:
@@ -515,47 +534,49 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
                                                  time_budget)
   init = _resolve_init(init, config)
   native, batch_shape = _validate(spectrogram, config, dtype)
-  num_frames = int(native.shape[1])
-  length = _check_length(length, num_frames, config)
+  length = _check_length(length, int(native.shape[1]), config)
   eng = engine_for(config, dtype)
   stage_seconds = {}
   history = []
-  state = {"stop": "iterations", "gl": 0, "lbfgs": 0, "evals": 0}
+  run = _RunState()
 
   def report(stage, iteration, total, loss):
     history.append((stage, iteration, float(loss)))
     total = None if total >= _UNTIL_BUDGET else total  # The budget ends it.
     if progress is not None:
       progress(Progress(stage, iteration, total, float(loss), clock.elapsed(),
-                        _remaining(clock, stage, iteration, total, state)))
+                        _remaining(clock, stage, iteration, total, run)))
 
   t0 = clock.elapsed()
   linear, magnitude = eng.linear_magnitude(native, tf.constant(int(nnls_iters)))
   peak = tf.reduce_max(magnitude, axis=[1, 2], keepdims=True)
   scale = tf.where(peak > 0, peak, tf.ones_like(peak))
-  magnitude = magnitude / scale
+  job = _Job(eng=eng, native=native, linear=linear, magnitude=magnitude / scale, scale=scale,
+             length=length, method=method, gl_iters=gl_iters, lbfgs_iters=lbfgs_iters,
+             momentum=momentum, init=init, seed=seed,
+             domain=_resolve_domain(domain, config), compression=float(compression),
+             joint_weight=float(joint_weight), forward_fn=forward_fn, target=target,
+             tolerance=float(tolerance), jit_compile=jit_compile)
   stage_seconds["prepare"] = clock.elapsed() - t0
 
-  signal = None
   try:
     t0 = clock.elapsed()
     gl_clock = clock if method == "griffin_lim" else clock.share(_GL_BUDGET_SHARE)
-    signal = _run_griffin_lim(eng, magnitude, gl_iters, momentum, init, seed, length, gl_clock,
-                              state, report)
-    if state["stop"] == "time_budget" and method != "griffin_lim":
-      state["stop"] = "iterations"  # Griffin-Lim used its share; L-BFGS takes the rest.
+    signal, normalised = _run_griffin_lim(job, gl_clock, run, report), True
+    if run.stop == "time_budget" and method != "griffin_lim":
+      run.stop = "iterations"  # Griffin-Lim used its share; L-BFGS takes the rest.
     stage_seconds["griffin_lim"] = clock.elapsed() - t0
-    if method != "griffin_lim" and state["stop"] == "iterations" and lbfgs_iters > 0:
+    if method != "griffin_lim" and run.stop == "iterations" and lbfgs_iters > 0:
       t0 = clock.elapsed()
-      signal = _run_lbfgs(eng, method, signal, native, linear, magnitude, scale, domain,
-                          compression, joint_weight, forward_fn, target, lbfgs_iters, tolerance,
-                          jit_compile, length, clock, state, report)
+      signal, normalised = _run_lbfgs(job, signal, clock, run, report)
       stage_seconds["lbfgs"] = clock.elapsed() - t0
   except KeyboardInterrupt:
-    state["stop"] = "interrupted"
-    signal = _best_so_far(eng, magnitude, length, state)
+    if run.best is None:
+      raise
+    run.stop = "interrupted"
+    signal, normalised = run.best()
   gain = tf.reshape(scale, [-1, 1])
-  if state.get("normalised", True):
+  if normalised:
     normalised, signal = signal, signal * gain
   else:
     normalised = signal / gain
@@ -564,33 +585,108 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
   sc_db = eng.evaluate(normalised, signal, native, linear / _linear_scale(scale, config)).numpy()
   waveform = signal.numpy().reshape(tuple(batch_shape) + (length,))
   result = ReconstructionResult(
-      method=method, stop_reason=state["stop"], gl_iterations=state["gl"],
-      lbfgs_iterations=state["lbfgs"], lbfgs_evaluations=state["evals"],
+      method=method, stop_reason=run.stop, gl_iterations=run.gl_iterations,
+      lbfgs_iterations=run.lbfgs_iterations, lbfgs_evaluations=run.lbfgs_evaluations,
       seconds=clock.elapsed(), stage_seconds=stage_seconds, loss_history=history,
-      spectral_convergence_db=sc_db.reshape(tuple(batch_shape)), domain=state.get("domain"),
-      init=init)
+      spectral_convergence_db=sc_db.reshape(tuple(batch_shape)), domain=run.domain, init=init)
   return waveform, result
 
 
-def _best_so_far(eng, magnitude, length, state):
-  """The best waveform when interrupted: the L-BFGS position, else Griffin-Lim's."""
-  if state.get("best") is not None:
-    return state["best"]
-  state["normalised"] = True
-  if state.get("gl_state") is None:
-    raise KeyboardInterrupt
-  return eng.griffin_lim.waveform(magnitude, state["gl_state"], length)
+_Job = collections.namedtuple("_Job", [
+    "eng", "native", "linear", "magnitude", "scale", "length", "method", "gl_iters",
+    "lbfgs_iters", "momentum", "init", "seed", "domain", "compression", "joint_weight",
+    "forward_fn", "target", "tolerance", "jit_compile"])
+_Job.__doc__ = """One `reconstruct` call: its engine, prepared inputs and settings.
+
+`native` is the given representation `[batch, frames, features]`, `linear`
+its linear-domain values, `magnitude` the linear magnitude estimate divided
+by `scale` (per-example peak, `[batch, 1, 1]`); the rest are `reconstruct`'s
+arguments after 'auto' is resolved.
+"""
 
 
-def _remaining(clock, stage, iteration, total, state):
-  rate = state.get(f"{stage}_rate")
+@dataclasses.dataclass
+class _RunState:
+  """Where a `reconstruct` call stands, shared by its stages.
+
+  Attributes:
+    stop: Why the last stage ended ('iterations', 'time_budget', ...).
+    gl_iterations, lbfgs_iterations, lbfgs_evaluations: Work done.
+    domain: The loss domain L-BFGS used (None before it starts).
+    rates: Warm seconds per iteration by stage name, for progress estimates.
+    best: None, or a callable returning `(waveform [batch, samples],
+      normalised)` for the best estimate so far (`normalised`: at peak
+      magnitude 1, not yet multiplied by the input's scale).
+  """
+  stop: str = "iterations"
+  gl_iterations: int = 0
+  lbfgs_iterations: int = 0
+  lbfgs_evaluations: int = 0
+  domain: Optional[str] = None
+  rates: dict = dataclasses.field(default_factory=dict)
+  best: Optional[Callable[[], tuple]] = None
+
+
+def _run_chunks(stage, step, iterations, chunk, clock, run, report):
+  """Run a compiled stage in chunks: the loop both stages share.
+
+  Each chunk is one compiled call `step(size) -> (advanced, loss)` that runs
+  up to `size` iterations; between chunks the clock sizes the next one (from
+  a warm rate: the first chunk includes tracing and compilation), progress is
+  reported and `run.best` is current, so Ctrl-C and budgets cost no
+  per-iteration Python.
+
+  Args:
+    stage: 'griffin_lim' or 'lbfgs' (for `report` and `run.rates`).
+    step: Callable `size -> (iterations advanced, mean loss)`.
+    iterations: Iterations wanted.
+    chunk: Iterations per chunk without a budget.
+    clock: The `_Clock` of the stage.
+    run: The `_RunState` (its `rates` are updated).
+    report: `report(stage, done, iterations, loss)`.
+
+  Returns:
+    'iterations' (all done), 'time_budget' or 'ended' (a chunk advanced less
+    than asked: the stage converged or stalled).
+  """
+  done, rate = 0, None
+  while done < iterations:
+    size = clock.chunk(_chunk_size(chunk, rate), iterations - done, rate)
+    if size == 0:
+      return "time_budget"
+    t0 = time.perf_counter()
+    advanced, loss = step(size)
+    rate = (time.perf_counter() - t0) / max(advanced, 1)
+    if done > 0:
+      run.rates[stage] = rate
+    elif clock.budget is not None:
+      rate = None  # Under a budget, size chunks from a second, warm measurement.
+    done += advanced
+    report(stage, done, iterations, loss)
+    if advanced < size:
+      return "ended"
+  return "iterations"
+
+
+def _chunk_size(minimum, seconds_per_iteration):
+  """Iterations per chunk: `minimum`, or more once a rate says they take under `_CHUNK_SECONDS`.
+
+  Each chunk is a compiled call plus a host round trip; on short clips, where
+  an iteration takes a millisecond, ten-iteration chunks spent a tenth of the
+  stage between chunks.
+  """
+  if not seconds_per_iteration:
+    return minimum
+  return max(minimum, int(_CHUNK_SECONDS / seconds_per_iteration))
+
+
+def _remaining(clock, stage, iteration, total, run):
+  rate = run.rates.get(stage)
   if not rate:
     return None
   if total is None:
     return max(clock.left(), 0.0)
   estimate = rate * max(total - iteration, 0)
-  if stage == "griffin_lim":
-    estimate += state.get("lbfgs_estimate", 0.0)
   left = clock.left()
   return estimate if left is None else min(estimate, max(left, 0.0))
 
@@ -603,6 +699,12 @@ def _check_arguments(domain, time_budget):
     raise SpecInvError(f"time_budget={time_budget!r} must be a positive number of seconds.")
 
 
+def _resolve_domain(domain, config):
+  if domain == "auto":
+    return "native" if config.representation == "mfcc" else "mixed"
+  return domain
+
+
 def _resolve_init(init, config):
   """'auto' -> 'pghi' for bell-shaped windows, 'random' for window='ones' (checks `init`)."""
   if init not in INITS:
@@ -610,94 +712,120 @@ def _resolve_init(init, config):
   return pghi.auto_init(config) if init == "auto" else init
 
 
-def _run_griffin_lim(eng, magnitude, iterations, momentum, init, seed, length, clock, state,
-                     report):
-  runner = eng.griffin_lim_xla if gl_lib.prefers_xla(iterations) else eng.griffin_lim
-  gl_state = runner.start(magnitude, init, seed)
-  done, rate = 0, None
-  state["gl_state"] = gl_state
-  while done < iterations:
-    size = clock.chunk(_GL_CHUNK, iterations - done, rate)
-    if size == 0:
-      state["stop"] = "time_budget"
-      break
-    t0 = time.perf_counter()
-    gl_state = runner.run(magnitude, gl_state, size, momentum, length)
-    state["gl_state"] = gl_state
-    done += size
-    consistent = tf.abs(gl_state.rebuilt)
-    loss = tf.reduce_mean(losses.spectral_convergence(consistent, magnitude))
-    rate = (time.perf_counter() - t0) / size
-    if done > size:  # The first chunk includes tracing; do not extrapolate from it.
-      state["griffin_lim_rate"] = rate
-    elif clock.budget is not None:
-      rate = None  # Under a budget, size chunks from a second, warm measurement.
-    state["gl"] = done
-    report("griffin_lim", done, iterations, loss.numpy())
-  return runner.waveform(magnitude, gl_state, length)
+def _run_griffin_lim(job, clock, run, report):
+  """Griffin-Lim from the initial phase: the waveform `[batch, samples]` (normalised)."""
+  eng, magnitude, length = job.eng, job.magnitude, job.length
+  runner = eng.griffin_lim_xla if gl_lib.prefers_xla(job.gl_iters) else eng.griffin_lim
+  current = [runner.start(magnitude, job.init, job.seed)]
+  run.best = lambda: (runner.waveform(magnitude, current[0], length), True)
+
+  def step(size):
+    current[0] = runner.run(magnitude, current[0], size, job.momentum, length)
+    run.gl_iterations += size
+    consistent = tf.abs(current[0].rebuilt)
+    return size, tf.reduce_mean(losses.spectral_convergence(consistent, magnitude)).numpy()
+
+  ended = _run_chunks("griffin_lim", step, job.gl_iters, _GL_CHUNK, clock, run, report)
+  if ended == "time_budget":
+    run.stop = ended
+  return runner.waveform(magnitude, current[0], length)
 
 
-def _run_lbfgs(eng, method, signal, native, linear, magnitude, scale, domain, compression,
-               joint_weight, forward_fn, target, iterations, tolerance, jit_compile, length,
-               clock, state, report):
-  config = eng.config
-  if domain == "auto":
-    domain = "native" if config.representation == "mfcc" else "mixed"
-  state["domain"] = "joint" if method == "joint" else domain
-  reference = tf.reduce_max(linear, axis=[1, 2], keepdims=True)
-  if method == "joint":
-    problem, runner = eng.joint_runner(float(joint_weight), float(compression), jit_compile)
-    lin_target = linear / _linear_scale(scale, config)
-    args = (lin_target, tf.ones_like(reference), tf.constant(length))
-    spec = transforms._stft_flat(signal, config)
-    position = problem.pack(spec)
-    stft_frames = tf.shape(native)[1] + int(config.drop_last_frame)
+def lbfgs_uses_xla(jit_compile, iterations, bucketable=True):
+  """Whether L-BFGS runs as one XLA loop: `jit_compile`, or None and many iterations.
+
+  XLA halves TFP's per-iteration bookkeeping but compiles once per shape
+  bucket (about 1.5 s on a 2-core CPU, kept across processes by the
+  compilation cache, see `xla_cache`); from `LBFGS_XLA_MIN_ITERATIONS`
+  iterations on, as in the defaults, it pays for itself. Problems that
+  cannot be bucketed (`optimize.bucketable`) would compile once per exact
+  length, so None keeps them in the executor.
+  """
+  if jit_compile is None:
+    return bucketable and iterations >= LBFGS_XLA_MIN_ITERATIONS
+  return bool(jit_compile)
+
+
+LBFGS_XLA_MIN_ITERATIONS = 100
+
+
+def _run_lbfgs(job, signal, clock, run, report):
+  """L-BFGS from the Griffin-Lim waveform: `(waveform [batch, samples], normalised)`."""
+  position, args, finish, runner, normalised = _lbfgs_problem(job, signal)
+  run.domain = "joint" if job.method == "joint" else job.domain
+  results = runner.start(position, *args)
+  current = [results]
+  run.best = lambda: (finish(current[0].position), normalised)
+
+  def step(size):
+    previous = int(current[0].num_iterations)
+    current[0] = runner.run(current[0], previous + size, job.tolerance, *args)
+    run.lbfgs_iterations = int(current[0].num_iterations)
+    run.lbfgs_evaluations = int(current[0].num_objective_evaluations)
+    loss = tf.reduce_mean(current[0].objective_value).numpy()
+    return run.lbfgs_iterations - previous, loss
+
+  ended = _run_chunks("lbfgs", step, job.lbfgs_iters, _LBFGS_CHUNK, clock, run, report)
+  if ended == "ended":
+    # TFP stops when every example converged, or when a line search failed
+    # (no further decrease found: the position is still the best so far).
+    run.stop = "stalled" if bool(tf.reduce_any(current[0].failed)) else "converged"
+  elif ended == "time_budget":
+    run.stop = ended
+  return run.best()
+
+
+def _lbfgs_problem(job, signal):
+  """`(position, args, finish, runner, normalised)` of the L-BFGS stage.
+
+  `finish(position)` is the waveform `[batch, length]`; `normalised` says
+  whether it is at peak magnitude 1 (else at the input's own level).
+  """
+  eng, config, length = job.eng, job.eng.config, job.length
+  xla = lbfgs_uses_xla(job.jit_compile, job.lbfgs_iters,
+                       job.method != "joint" and
+                       optimize.bucketable(config, job.domain, job.forward_fn))
+  reference = tf.reduce_max(job.linear, axis=[1, 2], keepdims=True)
+  lin_target = job.linear / _linear_scale(job.scale, config)
+  gain = tf.reshape(job.scale, [-1, 1])
+  if job.method == "joint":
+    problem, runner = eng.joint_runner(job.joint_weight, job.compression,
+                                       bool(job.jit_compile))
+    stft_frames = tf.shape(job.native)[1] + int(config.drop_last_frame)
     finish = lambda p: transforms._istft_flat(problem.unpack(p, stft_frames), config,
                                               tf.constant(length))
+    args = (lin_target, tf.ones_like(reference), tf.constant(length))
+    return problem.pack(transforms._stft_flat(signal, config)), args, finish, runner, True
+  problem, runner = eng.waveform_runner(job.domain, job.compression, job.forward_fn, xla)
+  if job.forward_fn is not None:
+    goal = job.native if job.target is None else job.target
+    position, args = signal * gain, (tf.convert_to_tensor(goal, eng.dtype), reference)
+  elif job.domain == "native":
+    position, args = signal * gain, (job.native, reference)
   else:
-    problem, runner = eng.waveform_runner(domain, float(compression), forward_fn, jit_compile)
-    if forward_fn is not None:
-      goal = tf.convert_to_tensor(native if target is None else target, eng.dtype)
-      position = signal * tf.reshape(scale, [-1, 1])
-      args = (goal, reference)
-    elif domain == "native":
-      position = signal * tf.reshape(scale, [-1, 1])
-      args = (native, reference)
-    else:
-      # Optimise the normalised problem (peak magnitude 1): well scaled for float32.
-      lin_target = linear / _linear_scale(scale, config)
-      args = (problem.prepare_target(lin_target), tf.ones_like(reference))
-      position = signal
-    finish = lambda p: p
-  normalised = method == "joint" or (forward_fn is None and domain != "native")
-  results = runner.start(position, *args)
-  state["best"], state["normalised"] = finish(results.position), normalised
-  done, rate = 0, None
-  while done < iterations:
-    size = clock.chunk(_LBFGS_CHUNK, iterations - done, rate)
-    if size == 0:
-      state["stop"] = "time_budget"
-      break
-    t0 = time.perf_counter()
-    previous = int(results.num_iterations)
-    results = runner.run(results, previous + size, float(tolerance), *args)
-    advanced = int(results.num_iterations) - previous
-    done += size
-    state["best"] = finish(results.position)
-    rate = (time.perf_counter() - t0) / max(advanced, 1)
-    if done > size:
-      state["lbfgs_rate"] = rate
-    elif clock.budget is not None:
-      rate = None  # The first chunk includes tracing: measure again before sizing.
-    state["lbfgs"] = int(results.num_iterations)
-    state["evals"] = int(results.num_objective_evaluations)
-    report("lbfgs", done, iterations, tf.reduce_mean(results.objective_value).numpy())
-    if advanced < size:
-      # TFP stops when every example converged, or when a line search failed
-      # (no further decrease found: the position is still the best so far).
-      state["stop"] = "stalled" if bool(tf.reduce_any(results.failed)) else "converged"
-      break
-  return state["best"]
+    # Optimise the normalised problem (peak magnitude 1): well scaled for float32.
+    position, args = signal, (problem.prepare_target(lin_target), tf.ones_like(reference))
+  normalised = job.forward_fn is None and job.domain != "native"
+  finish = lambda p: p
+  if xla and problem.bucketable:
+    position, args = _pad_to_bucket(position, args, config)
+    finish = lambda p: p[:, :length]
+  return position, args, finish, runner, normalised
+
+
+def _pad_to_bucket(position, args, config):
+  """Waveforms and targets padded to a bucket of frames, for `bucketed_loss`.
+
+  Returns:
+    `(position [batch, padded_samples], (target, reference, length, num_frames))`.
+  """
+  target, reference = args
+  num_frames = int(target.shape[1])
+  extra = int(gl_lib._bucket(num_frames)) - num_frames  # pylint: disable=protected-access
+  length = int(position.shape[1])
+  position = tf.pad(position, [[0, 0], [0, extra * config.hop_length]])
+  target = tf.pad(target, [[0, 0], [0, extra], [0, 0]])
+  return position, (target, reference, tf.constant(length), tf.constant(num_frames))
 
 
 def _linear_scale(scale, config):
