@@ -187,12 +187,16 @@ def main(argv=None):
         print(f"[{tag}] corpus and costs ...", flush=True)
         engines[tag] = _run_engine(root, tag, work, clips, speed)
       imports = {}
-      env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-      for module, code in (("tensorflow", "import tensorflow"),
-                           ("tensorflow_probability", "import tensorflow_probability as p; "
-                            "p.optimizer.lbfgs_minimize")):
-        imports[module] = [_timed_process([sys.executable, "-c", code], env, _REPO)
-                           for _ in range(3)]
+      plain = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+      legacy = dict(plain, TF_USE_LEGACY_KERAS="1")  # As main.py imports it.
+      for label, env, code in (
+          ("python -c 'import tensorflow'", plain, "import tensorflow"),
+          ("the same with TF_USE_LEGACY_KERAS=1, as main.py sets it", legacy,
+           "import tensorflow"),
+          ("python -c 'import tensorflow_probability', TF_USE_LEGACY_KERAS=1", legacy,
+           "import tensorflow_probability as p; p.optimizer.lbfgs_minimize")):
+        imports[label] = [_timed_process([sys.executable, "-c", code], env, _REPO)
+                          for _ in range(3)]
       startup = {tag: _startup(root, work, tag, mel_path)
                  for tag, root in (("baseline", baseline_root), ("now", _REPO))}
       scores = {tag: {c.name: rb.score(c, np.load(os.path.join(work, f"{c.name}.{tag}.npy")),
@@ -254,8 +258,8 @@ def _tables(clips, engines, scores, imports, startup, speed):
                               for t in tags) for c in clips))
   start = rb.Table("Start-up: `python main.py MEL.npy OUT.wav` on a 1 s mel, whole process, s",
                    ["process", "runs", "median"], ["{}", "{}", "{:.2f}"])
-  for module, runs in imports.items():
-    start.add([f"python -c 'import {module}'", " ".join(f"{r:.2f}" for r in runs),
+  for label, runs in imports.items():
+    start.add([label, " ".join(f"{r:.2f}" for r in runs),
                float(np.median(runs))], kind="median")
   for tag in tags:
     cold, warm = startup[tag]

@@ -101,7 +101,7 @@ flags.DEFINE_enum("method", "auto", ["auto", "lbfgs", "joint", "griffin_lim"],
                   "(lbfgs), on the STFT (joint), or Griffin-Lim only.")
 flags.DEFINE_integer("gl_iters", None, "Griffin-Lim iterations (default: the recipe's: 32 for "
                      "mel/MFCC, 500 for linear magnitudes and pictures).", lower_bound=0)
-flags.DEFINE_integer("lbfgs_iters", None, "L-BFGS iterations (default: the recipe's: 300 for "
+flags.DEFINE_integer("lbfgs_iters", None, "L-BFGS iterations (default: the recipe's: 350 for "
                      "mel, 200 for MFCC, 50 for linear).", lower_bound=0)
 flags.DEFINE_float("time_budget", None, "Seconds allowed per reconstruction.", lower_bound=0.0)
 flags.DEFINE_enum("init", "auto", ["auto", "pghi", "random", "zeros"],

@@ -80,7 +80,7 @@ Fields:
 
 Example:
   >>> auto_recipe(SpectrogramConfig.librosa(representation="mel"))
-  Recipe(method='lbfgs', gl_iters=32, lbfgs_iters=300)
+  Recipe(method='lbfgs', gl_iters=32, lbfgs_iters=350)
 """
 
 # Iteration caps of a run that a time budget stops: the budget is what ends it.
@@ -88,7 +88,7 @@ _UNTIL_BUDGET = 1_000_000
 # Linear magnitudes without a time budget: about librosa `griffinlim` (300
 # iterations)'s wall time on a 2-core CPU (bench/auto_bench.py, stft).
 _LINEAR_GL_ITERS, _LINEAR_LBFGS_ITERS = 500, 50
-_DEFAULT_GL_ITERS, _DEFAULT_LBFGS_ITERS = 32, 300
+_DEFAULT_GL_ITERS, _DEFAULT_LBFGS_ITERS = 32, 350
 _MFCC_LBFGS_ITERS = 200
 
 
@@ -475,7 +475,7 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
       500 for linear, unlimited under a `time_budget` for linear). From
       `phase.XLA_MIN_ITERATIONS` (200) on they run as one XLA loop, about 1.5x
       faster per iteration after a compilation per shape bucket.
-    lbfgs_iters: L-BFGS iterations; None: the recipe's (300 for mel, 200 for MFCC,
+    lbfgs_iters: L-BFGS iterations; None: the recipe's (350 for mel, 200 for MFCC,
       50 for linear; unlimited under a `time_budget`).
     nnls_iters: Projected-gradient steps of the mel -> linear NNLS.
     domain: L-BFGS loss domain: 'auto', 'linear', 'compressed', 'mixed', 'log'
@@ -486,8 +486,8 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
     joint_weight: Weight of the magnitude term for 'joint'.
     time_budget: Seconds for the whole call (None: no limit). Stages stop at
       the chunk that would overrun it; Griffin-Lim gets at most half of it
-      when L-BFGS follows. Tracing on the first call of a process is not
-      bounded by it.
+      when L-BFGS follows. Tracing and XLA compilation on a shape's first
+      call are not bounded by it.
     tolerance: Stop L-BFGS when the relative loss change falls below this.
     seed: Seed of the random initial phase.
     init: Initial phase of Griffin-Lim: 'pghi' (phase-gradient heuristic
