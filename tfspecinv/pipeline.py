@@ -103,20 +103,26 @@ def auto_recipe(config, time_budget=None):
     L-BFGS on the waveform: 500 + 50 iterations, or with a `time_budget`
     half of it each, until it runs out. The magnitudes determine the signal,
     so a long Griffin-Lim gets close; L-BFGS then lowers the log-spectral
-    distance. At librosa `griffinlim` (300 iterations)'s time, medians over
-    the corpus's real clips (3 s): SC -36.5 dB and LSD 0.69 dB, against
-    Griffin-Lim alone's -36.5 / 0.74 and librosa's -35.4 / 0.89; 32
+    distance. Medians over the corpus's real clips (3 s): SC -36.5 dB and
+    LSD 0.70 dB in 0.61x librosa `griffinlim` (300 iterations)'s time, and
+    -36.5 / 0.64 at its time, against librosa's -35.4 / 0.89; 32
     Griffin-Lim iterations then L-BFGS (the mel recipe) stalls at -31.8 /
-    1.10. Without a budget the recipe takes about 1.2x librosa's time.
-    Pictures (dB magnitudes, 8 bits) take the same recipe: PESQ-WB 4.46
-    against 4.33 for the mel recipe (bench/results/image.md).
-  * Mel and MFCC: 32 Griffin-Lim iterations (a warm start from the NNLS
-    magnitude estimate) then 200 L-BFGS iterations against the given
-    representation, or until the `time_budget` runs out. Griffin-Lim alone
-    can only fit the estimated magnitudes, not the mel bands themselves: at
-    the defaults' time it reaches a mel SC of -27.0 dB where this recipe
-    reaches -46.7 (Griffin-Lim on half the time then L-BFGS: -45.9; joint:
-    -30.0; MFCC: -39.7 against -31.1 for Griffin-Lim alone).
+    1.02. Accelerated Griffin-Lim (`phase.GriffinLim(algorithm='agla')`)
+    leads only in the first hundred iterations (bench/results/agla.md).
+    Pictures take the same recipe (bench/results/image.md).
+  * Mel: 32 Griffin-Lim iterations (a warm start from the NNLS magnitude
+    estimate) then 350 L-BFGS iterations against the given representation,
+    or until the `time_budget` runs out. The count is read from the
+    time/quality curve (bench/results/figures.md): PESQ-WB 3.84 at 200
+    iterations, 3.90 at 400, which took 0.59x the clip's duration; 350 took
+    0.45-0.58x in the bench runs, for SC -48.2 dB and PESQ-WB 3.88.
+    Griffin-Lim alone can only fit the estimated magnitudes, not the mel
+    bands themselves: at the defaults' time it reaches -27.0 dB (joint:
+    -30.5; Griffin-Lim on half the time then L-BFGS: -48.9 dB but LSD 0.27
+    against 0.25).
+  * MFCC: 32 + 200 (L-BFGS on the MFCCs themselves, in TensorFlow's
+    executor): SC -39.4 dB against -31.1 for Griffin-Lim alone at the same
+    time.
 
   Args:
     config: The `SpectrogramConfig` of the input.
