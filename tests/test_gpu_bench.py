@@ -12,7 +12,9 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "bench", "gpu_bench.py")
 DEFAULT_RESULTS = os.path.join(ROOT, "bench", "results", "gpu.md")
-TINY = ("--seconds", "1", "--batches", "1,2", "--cpu_batches", "1")
+# The repository's own recordings, so the test needs no corpus beside the checkout.
+TINY = ("--seconds", "1", "--batches", "1,2", "--cpu_batches", "1",
+        "--corpus", os.path.join(ROOT, "samples"))
 
 
 def _run(*args, timeout=240):
@@ -71,7 +73,7 @@ def test_without_a_gpu_it_refuses_unless_allowed_and_keeps_the_default_results(t
   assert "NO GPU" in process.stdout and "--allow_cpu_only" in process.stderr
   # Allowed but no --output: the CPU part runs; bench/results/gpu.md is not written.
   process = _run("--allow_cpu_only", "--seconds", "0.5", "--batches", "1", "--cpu_batches",
-                 "none", "--gl_iters", "2")
+                 "none", "--gl_iters", "2", *TINY[-2:])
   assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
   assert "Not written" in process.stdout and "griffin_lim on CPU, batch 1" in process.stdout
   assert _stamp(DEFAULT_RESULTS) == before

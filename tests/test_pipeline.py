@@ -207,6 +207,22 @@ def test_interrupt_returns_best_so_far():
   assert result.spectral_convergence_db < gl_only.spectral_convergence_db
 
 
+def test_uncapped_run_without_a_budget_reports_unknown_time_left():
+  """lbfgs_iters of a million (no budget): progress says 'unknown', Ctrl-C still ends it."""
+  seen = []
+
+  def interrupt(progress):
+    seen.append(progress)
+    if progress.stage == "lbfgs" and len([p for p in seen if p.stage == "lbfgs"]) >= 3:
+      raise KeyboardInterrupt
+
+  _, result = tfspecinv.reconstruct(_mel(_clip()), MEL_CONFIG, lbfgs_iters=1_000_000,
+                                    progress=interrupt)
+  lbfgs = [p for p in seen if p.stage == "lbfgs"]
+  assert result.stop_reason == "interrupted" and len(lbfgs) == 3
+  assert all(p.total is None and p.remaining is None for p in lbfgs)
+
+
 @pytest.mark.parametrize("scale", ["db", "log", "log1p"])
 def test_log_scaled_mel_inputs(scale):
   y = _clip()

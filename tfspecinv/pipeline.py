@@ -690,10 +690,10 @@ def _remaining(clock, stage, iteration, total, run):
   rate = run.rates.get(stage)
   if not rate:
     return None
-  if total is None:
-    return max(clock.left(), 0.0)
-  estimate = rate * max(total - iteration, 0)
   left = clock.left()
+  if total is None:  # Only a budget ends the stage (or nothing: unknown).
+    return None if left is None else max(left, 0.0)
+  estimate = rate * max(total - iteration, 0)
   return estimate if left is None else min(estimate, max(left, 0.0))
 
 
