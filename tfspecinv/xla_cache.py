@@ -6,7 +6,8 @@ first parses its XLA flags: while TensorFlow Probability imports, or while
 TensorFlow itself imports with `TF_USE_LEGACY_KERAS=1` (tf_keras). The
 command line calls `enable` before importing TensorFlow, `tfspecinv.optimize`
 before importing TensorFlow Probability, so the entry is in place unless the
-user named a directory already:
+user named a directory already. The command line and Beam use the cache by
+default; a Python program when it sets `TFSPECINV_XLA_CACHE`:
 
 * `TFSPECINV_XLA_CACHE=/some/dir` chooses the directory; an empty value turns
   the cache off.
@@ -45,8 +46,16 @@ def directory():
   return os.path.join(base, "tfspecinv", f"xla-{_tensorflow_version()}-{machine}")
 
 
-def enable():
+def enable(by_default=True):
   """Point TensorFlow's XLA compilation cache at `directory()` (once; idempotent).
+
+  Args:
+    by_default: Use the default directory when `TFSPECINV_XLA_CACHE` is not
+      set. The command line and Beam pass True; the library (importing
+      `tfspecinv.optimize`) passes False, so a Python program gets the cache
+      only when it sets the variable: TensorFlow logs two error-level lines
+      each time it loads a cached executable (harmless: tuning flags it
+      does not recognise), which the command line silences.
 
   Does nothing when the cache is turned off, when `TF_XLA_FLAGS` already
   names a cache directory, or when the directory cannot be created. Takes
@@ -59,6 +68,8 @@ def enable():
   flags = os.environ.get("TF_XLA_FLAGS", "")
   if _FLAG in flags:
     return flags.split(_FLAG + "=", 1)[-1].split()[0]
+  if not by_default and os.environ.get(ENV) is None:
+    return None
   path = directory()
   if path is None:
     return None
