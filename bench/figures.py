@@ -36,7 +36,7 @@ import reconstruct_bench as rb  # noqa: E402
 _REPO = os.path.dirname(_HERE)
 DEFAULT_PICTURE_CLIP = "speech_female_ljspeech_LJ001-0004"
 BUDGETS = (0.5, 1.0, 2.0, 4.0)
-LBFGS_ITERS = (50, 100, 200, 400, 800, 1600)
+LBFGS_ITERS = (50, 100, 200, 300, 400, 600, 800, 1600)
 FIELDS = ("seconds", "sc", "lsd", "pesq")
 LIBROSA_ITERS = (8, 16, 32, 64, 128, 256)
 LIBROSA_REPEATS = 2  # librosa is timed twice (the faster counts): its time is mostly NNLS.

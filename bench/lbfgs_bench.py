@@ -104,6 +104,7 @@ def _correction_pairs(tfspecinv, config, mel, length):
   try:
     for pairs in (3, 5, 10):
       optimize._NUM_CORRECTION_PAIRS = pairs  # pylint: disable=protected-access
+      _fresh_engines(tfspecinv)
       kw = dict(length=length, gl_iters=32, lbfgs_iters=200)
       tfspecinv.reconstruct(mel, config, **kw)
       _, result = tfspecinv.reconstruct(mel, config, **kw)
@@ -111,7 +112,14 @@ def _correction_pairs(tfspecinv, config, mel, length):
                     float(result.spectral_convergence_db))
   finally:
     optimize._NUM_CORRECTION_PAIRS = kept  # pylint: disable=protected-access
+    _fresh_engines(tfspecinv)
   return out
+
+
+def _fresh_engines(tfspecinv):
+  """New runners for a changed memory size (their compiled signature holds it)."""
+  from tfspecinv import pipeline  # pylint: disable=import-outside-toplevel
+  pipeline.engine_for.cache_clear()
 
 
 # ------------------------------------------------------------- parent side

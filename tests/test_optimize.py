@@ -124,3 +124,58 @@ def test_reflect_padding_is_not_bucketed():
   assert not problem.bucketable
   assert optimize.WaveformProblem(MEL_CONFIG, "mixed").bucketable
   assert not optimize.WaveformProblem(MEL_CONFIG, "native").bucketable
+
+
+def _lbfgs_state(pairs, filled, batch, n, seed=0):
+  """An L-BFGS state whose last `filled` pairs (of `pairs`) come from a positive-definite quadratic."""
+  rng = np.random.default_rng(seed)
+  curvature = rng.uniform(0.1, 10.0, size=(batch, n))
+  s = np.zeros((pairs, batch, n))
+  s[pairs - filled:] = rng.standard_normal((filled, batch, n))
+  y = curvature * s + 1e-3 * (s != 0) * rng.standard_normal(s.shape)
+  as_tensor = lambda a: tf.constant(a, tf.float64)
+  return optimize.tfp_lbfgs.LBfgsOptimizerResults(
+      converged=tf.zeros([batch], tf.bool), failed=tf.zeros([batch], tf.bool),
+      num_iterations=tf.constant(filled), num_objective_evaluations=tf.constant(filled + 1),
+      position=as_tensor(rng.standard_normal((batch, n))), objective_value=as_tensor(np.ones(batch)),
+      objective_gradient=as_tensor(rng.standard_normal((batch, n))), position_deltas=as_tensor(s),
+      gradient_deltas=as_tensor(y))
+
+
+@pytest.mark.parametrize("pairs,filled", [(5, 0), (5, 2), (5, 5), (3, 3), (10, 7)])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_unrolled_two_loop_direction_equals_tfps(pairs, filled, batch):
+  """`_two_loop_direction` is TFP's `_get_search_direction` (two tf.scans), unrolled: same values."""
+  state = _lbfgs_state(pairs, filled, batch, 257)
+  ours = optimize._two_loop_direction(state).numpy()  # pylint: disable=protected-access
+  tfps = optimize._TFP_SEARCH_DIRECTION(state).numpy()  # pylint: disable=protected-access
+  np.testing.assert_allclose(ours, tfps, rtol=1e-12, atol=1e-12 * np.abs(tfps).max())
+  if filled:
+    # A descent direction that is not the raw gradient: the memory is used.
+    gradient = state.objective_gradient.numpy()
+    assert np.all(np.sum(ours * gradient, axis=-1) < 0)
+    assert not np.allclose(ours, -gradient)
+
+
+def test_two_loop_direction_without_static_pairs_is_tfps():
+  state = _lbfgs_state(5, 3, 2, 64)
+  spec = tf.TensorSpec([None, None, None], tf.float64)
+  direction = tf.function(
+      lambda s, y: optimize._two_loop_direction(  # pylint: disable=protected-access
+          state._replace(position_deltas=s, gradient_deltas=y)),
+      input_signature=[spec, spec])
+  np.testing.assert_allclose(
+      direction(state.position_deltas, state.gradient_deltas).numpy(),
+      optimize._TFP_SEARCH_DIRECTION(state).numpy(), rtol=1e-12)  # pylint: disable=protected-access
+
+
+def test_native_loss_keeps_a_longer_memory():
+  """MFCC/dB values ('native') get more correction pairs than the linear-domain losses."""
+  eng = pipeline.engine_for(MEL_CONFIG, tf.float64)
+  _, native = eng.waveform_runner("native", 0.5)
+  _, mixed = eng.waveform_runner("mixed", 0.5)
+  assert native.pairs == optimize.correction_pairs("native") > mixed.pairs
+  frames = MEL_CONFIG.num_frames(1000)
+  results = native.start(tf.zeros([2, 1000], tf.float64), tf.ones([2, frames, 64], tf.float64),
+                         tf.ones([2, 1, 1], tf.float64))
+  assert results.position_deltas.shape[0] == native.pairs

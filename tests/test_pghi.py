@@ -102,9 +102,10 @@ def test_reconstruct_auto_init_uses_pghi_and_beats_random(speech):
   _, auto = tfspecinv.reconstruct(magnitude, config, **kwargs)
   _, built = tfspecinv.reconstruct(magnitude, config, init="pghi", **kwargs)
   _, random = tfspecinv.reconstruct(magnitude, config, init="random", **kwargs)
-  assert (auto.init, built.init, random.init) == ("pghi", "pghi", "random")
+  assert (auto.init, built.init, random.init) == ("pghi+zeros", "pghi", "random")
+  # 'auto' also runs a zero-phase start and keeps the better one (here PGHI's).
   assert float(auto.spectral_convergence_db) == pytest.approx(
-      float(built.spectral_convergence_db), abs=1e-6)
+      float(built.spectral_convergence_db), abs=1e-3)
   assert float(built.spectral_convergence_db) < float(random.spectral_convergence_db) - 3.0
 
 

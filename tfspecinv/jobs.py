@@ -104,9 +104,11 @@ flags.DEFINE_integer("gl_iters", None, "Griffin-Lim iterations (default: the rec
 flags.DEFINE_integer("lbfgs_iters", None, "L-BFGS iterations (default: the recipe's: 350 for "
                      "mel, 200 for MFCC, 50 for linear).", lower_bound=0)
 flags.DEFINE_float("time_budget", None, "Seconds allowed per reconstruction.", lower_bound=0.0)
-flags.DEFINE_enum("init", "auto", ["auto", "pghi", "random", "zeros"],
+flags.DEFINE_enum("init", "auto", ["auto", "pghi", "random", "zeros", "pghi+zeros"],
                   "Initial phase of Griffin-Lim: phase-gradient heuristic integration (pghi), "
-                  "random or zeros; auto is pghi unless --window=ones.")
+                  "random, zeros, or pghi+zeros (both, keeping the better fit after 200 "
+                  "iterations); auto is pghi+zeros for linear magnitudes, pghi for mel and "
+                  "MFCC, random for --window=ones.")
 flags.DEFINE_integer("seed", 0, "Seed of the random initial phase.")
 flags.DEFINE_boolean("jit", None, "Run L-BFGS as one XLA loop (--jit) or in TensorFlow's "
                      "executor (--nojit). Default: XLA from 100 iterations, as in the defaults.")
