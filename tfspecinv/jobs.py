@@ -102,11 +102,11 @@ flags.DEFINE_enum("method", "auto", ["auto", "lbfgs", "joint", "griffin_lim"],
 flags.DEFINE_integer("gl_iters", None, "Griffin-Lim iterations (default: the recipe's: 32 for "
                      "mel/MFCC, 500 for linear magnitudes and pictures).", lower_bound=0)
 flags.DEFINE_integer("lbfgs_iters", None, "L-BFGS iterations (default: the recipe's: 350 for "
-                     "mel, 200 for MFCC, 50 for linear).", lower_bound=0)
+                     "mel and MFCC, 50 for linear).", lower_bound=0)
 flags.DEFINE_float("time_budget", None, "Seconds allowed per reconstruction.", lower_bound=0.0)
 flags.DEFINE_enum("init", "auto", ["auto", "pghi", "random", "zeros", "pghi+zeros"],
                   "Initial phase of Griffin-Lim: phase-gradient heuristic integration (pghi), "
-                  "random, zeros, or pghi+zeros (both, keeping the better fit after 200 "
+                  "random, zeros, or pghi+zeros (both, keeping the better fit after 500 "
                   "iterations); auto is pghi+zeros for linear magnitudes, pghi for mel and "
                   "MFCC, random for --window=ones.")
 flags.DEFINE_integer("seed", 0, "Seed of the random initial phase.")
