@@ -106,30 +106,33 @@ def auto_recipe(config, time_budget=None):
   results in bench/results/auto.md):
 
   * Linear STFT magnitudes (and spectrogram pictures, which are dB STFT
-    magnitudes): a long Griffin-Lim from the PGHI start (one XLA loop), then
-    L-BFGS on the waveform: 500 + 50 iterations, or with a `time_budget`
-    half of it each, until it runs out. The magnitudes determine the signal,
-    so a long Griffin-Lim gets close; L-BFGS then lowers the log-spectral
-    distance. Medians over the corpus's real clips (3 s): SC -36.5 dB and
-    LSD 0.70 dB in 0.61x librosa `griffinlim` (300 iterations)'s time, and
-    -36.5 / 0.64 at its time, against librosa's -35.4 / 0.89; 32
-    Griffin-Lim iterations then L-BFGS (the mel recipe) stalls at -31.8 /
-    1.02. Accelerated Griffin-Lim (`phase.GriffinLim(algorithm='agla')`)
-    leads only in the first hundred iterations (bench/results/agla.md).
-    Pictures take the same recipe (bench/results/image.md).
+    magnitudes): a long Griffin-Lim (one XLA loop) from two starts side by
+    side, PGHI and zero phase (`init='pghi+zeros'`; each example keeps the
+    better after 500 iterations), then L-BFGS on the waveform: 500 + 50
+    iterations, or with a `time_budget` half of it each, until it runs out.
+    The magnitudes determine the signal, so a long Griffin-Lim gets close;
+    L-BFGS then lowers the log-spectral distance. Medians over the corpus's
+    real clips (3 s): SC -38.8 dB and LSD 0.72 dB in 0.91x librosa
+    `griffinlim` (300 iterations)'s time, and -38.5 / 0.66 at its time,
+    against librosa's -35.4 / 0.89; 32 Griffin-Lim iterations then L-BFGS
+    (the mel recipe) stalls at -32.0 / 1.02. Griffin-Lim from PGHI alone
+    settles at -36.5 (bench/results/starts.md); accelerated Griffin-Lim
+    (`phase.GriffinLim(algorithm='agla')`) leads only in the first hundred
+    iterations (bench/results/agla.md). Pictures take the same recipe
+    (bench/results/image.md).
   * Mel: 32 Griffin-Lim iterations (a warm start from the NNLS magnitude
     estimate) then 350 L-BFGS iterations against the given representation,
     or until the `time_budget` runs out. The count is read from the
     time/quality curve (bench/results/figures.md): PESQ-WB 3.84 at 200
-    iterations, 3.90 at 400, which took 0.59x the clip's duration; 350 took
-    0.45-0.58x in the bench runs, for SC -48.2 dB and PESQ-WB 3.88.
+    iterations, 3.86 at 300, 3.90 at 400; 350 took 0.44-0.56x the clip's
+    duration in the bench runs, for SC -48.2 dB and PESQ-WB 3.88.
     Griffin-Lim alone can only fit the estimated magnitudes, not the mel
     bands themselves: at the defaults' time it reaches -27.0 dB (joint:
-    -30.5; Griffin-Lim on half the time then L-BFGS: -48.9 dB but LSD 0.27
-    against 0.25).
-  * MFCC: 32 + 200 (L-BFGS on the MFCCs themselves, in TensorFlow's
-    executor): SC -39.4 dB against -31.1 for Griffin-Lim alone at the same
-    time.
+    -31.1).
+  * MFCC: 32 + 350 (L-BFGS on the MFCCs themselves, in TensorFlow's
+    executor, with 7 correction pairs: `optimize.correction_pairs`): SC
+    -42.2 dB and PESQ-WB 1.70 against -31.1 dB for Griffin-Lim alone at the
+    same time and librosa `mfcc_to_audio`'s -27.1 / 1.51.
 
   Args:
     config: The `SpectrogramConfig` of the input.
