@@ -6,12 +6,11 @@ computed independently in float64 (librosa, NumPy, SciPy, tf.signal).
 
 import os
 import pathlib
-import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# XLA compilations are kept in a cache of this test session (CLI subprocesses
-# inherit it), not in the user's ~/.cache.
-os.environ.setdefault("TFSPECINV_XLA_CACHE", tempfile.mkdtemp(prefix="tfspecinv-xla-"))
+# The suite runs as users do by default: without the opt-in XLA compilation
+# cache (tfspecinv.xla_cache); tests/test_xla_cache.py turns it on apart.
+os.environ["TFSPECINV_XLA_CACHE"] = ""
 
 import numpy as np
 import pytest

@@ -710,7 +710,7 @@ def import_tensorflow_quietly(verbosity=0):
   # tf-keras, which TFP imports anyway: about 2 s less start-up.
   os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
   from tfspecinv import xla_cache  # pylint: disable=import-outside-toplevel
-  xla_cache.enable()  # Before TensorFlow's import reads the XLA flags.
+  xla_cache.enable()  # Opt-in (TFSPECINV_XLA_CACHE), before TensorFlow reads the XLA flags.
   if verbosity >= 1:
     import tensorflow_probability  # pylint: disable=import-outside-toplevel,unused-import
     return

@@ -28,7 +28,7 @@ from tfspecinv import xla_cache
 
 # TensorFlow reads TF_XLA_FLAGS once, at the latest while TensorFlow
 # Probability (and tf_keras) import: the compilation cache is named before.
-xla_cache.enable(by_default=False)  # Python programs opt in (TFSPECINV_XLA_CACHE).
+xla_cache.enable()  # Opt-in: TFSPECINV_XLA_CACHE.
 
 import tensorflow_probability as tfp  # noqa: E402  pylint: disable=wrong-import-position
 from tensorflow.core.protobuf import config_pb2  # noqa: E402

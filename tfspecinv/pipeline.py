@@ -530,8 +530,8 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
       in TensorFlow's executor with the objective alone compiled (False), or
       (None, default) XLA from `LBFGS_XLA_MIN_ITERATIONS` (100) iterations.
       The XLA loop pads the waveform to a bucket of frames (at most 1/8
-      more) so nearby lengths share a compilation, and compilations are
-      kept on disk (`xla_cache`). Griffin-Lim picks XLA by its iteration
+      more) so nearby lengths share a compilation (kept on disk for later
+      processes with the opt-in `xla_cache`). Griffin-Lim picks XLA by its iteration
       count (see `gl_iters`).
     dtype: tf.float32 (default) or tf.float64.
 
@@ -818,8 +818,8 @@ def lbfgs_uses_xla(jit_compile, iterations, bucketable=True):
   """Whether L-BFGS runs as one XLA loop: `jit_compile`, or None and many iterations.
 
   XLA halves TFP's per-iteration bookkeeping but compiles once per shape
-  bucket (about 1.5 s on a 2-core CPU, kept across processes by the
-  compilation cache, see `xla_cache`); from `LBFGS_XLA_MIN_ITERATIONS`
+  bucket (about 1.5 s on a 2-core CPU; kept across processes by the
+  opt-in compilation cache, see `xla_cache`); from `LBFGS_XLA_MIN_ITERATIONS`
   iterations on, as in the defaults, it pays for itself. Problems that
   cannot be bucketed (`optimize.bucketable`) would compile once per exact
   length, so None keeps them in the executor.
