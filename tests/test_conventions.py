@@ -385,3 +385,12 @@ def test_affine_applies_after_db_too():
   np.testing.assert_allclose(got, 10.0 * np.log10(power) * 0.5 - 3.0, rtol=1e-12)
   np.testing.assert_allclose(tfspecinv.unscale_amplitude(tf.constant(got), cfg).numpy(), power,
                              rtol=1e-10)
+
+
+def test_submodules_resolve_from_the_package_as_the_readme_writes_them():
+  import subprocess, sys  # pylint: disable=import-outside-toplevel,multiple-imports
+  code = ("import tfspecinv; c = tfspecinv.conventions.make('hifigan'); "
+          "assert c.n_mels == 80, c; assert tfspecinv.layers.SpectrogramInverter; "
+          "import pytest\nwith pytest.raises(AttributeError): tfspecinv.no_such_module")
+  done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+  assert done.returncode == 0, done.stderr

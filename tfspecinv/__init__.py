@@ -5,6 +5,7 @@ line's usage errors) do not pay for importing TensorFlow.
 """
 
 import importlib
+import importlib.util
 
 __version__ = "0.1.0"
 
@@ -29,11 +30,15 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name):
+  """Public names and submodules (`tfspecinv.conventions.make(...)`), imported on first use."""
   if name in _EXPORTS:
     value = getattr(importlib.import_module(f"tfspecinv.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
-  raise AttributeError(f"module 'tfspecinv' has no attribute {name!r}")
+  elif not name.startswith("_") and importlib.util.find_spec(f"tfspecinv.{name}") is not None:
+    value = importlib.import_module(f"tfspecinv.{name}")
+  else:
+    raise AttributeError(f"module 'tfspecinv' has no attribute {name!r}")
+  globals()[name] = value
+  return value
 
 
 def __dir__():
