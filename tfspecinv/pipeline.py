@@ -756,10 +756,13 @@ def _run_griffin_lim(job, clock, run, report):
   eng, magnitude, length = job.eng, job.magnitude, job.length
   runner = eng.griffin_lim_xla if gl_lib.prefers_xla(job.gl_iters) else eng.griffin_lim
   starts = _STARTS.get(job.init, (job.init,))
-  tiled = tf.tile(magnitude, [len(starts), 1, 1])  # Start-major: [starts * batch, ...].
   states = [runner.start(magnitude, init, job.seed) for init in starts]
-  current = [gl_lib.GriffinLimState(*(tf.concat(parts, 0) for parts in zip(*states)))]
   selecting = [len(starts) > 1]
+  if selecting[0]:
+    tiled = tf.tile(magnitude, [len(starts), 1, 1])  # Start-major: [starts * batch, ...].
+    current = [gl_lib.GriffinLimState(*(tf.concat(parts, 0) for parts in zip(*states)))]
+  else:
+    tiled, current = magnitude, states
   done = [0]
 
   def selected():
