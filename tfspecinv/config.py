@@ -239,6 +239,11 @@ class SpectrogramConfig:
     return cls._convention("espnet", overrides)
 
   @classmethod
+  def tensorflowtts(cls, **overrides) -> "SpectrogramConfig":
+    """TensorFlowTTS `preprocess.py` log10 mels; see `tfspecinv.conventions.tensorflowtts`."""
+    return cls._convention("tensorflowtts", overrides)
+
+  @classmethod
   def _convention(cls, name, overrides):
     from tfspecinv import conventions  # Local import: conventions builds configs.
     config = conventions.make(name, **overrides)

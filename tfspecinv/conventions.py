@@ -13,7 +13,8 @@ This module imports neither NumPy nor TensorFlow at import time, so the
 command line can list the presets cheaply.
 """
 
-__all__ = ["NAMES", "get", "make", "hifigan", "tacotron2", "whisper", "vocos", "espnet"]
+__all__ = ["NAMES", "get", "make", "hifigan", "tacotron2", "whisper", "vocos", "espnet",
+           "tensorflowtts"]
 
 
 def _config_class():
@@ -170,10 +171,36 @@ def espnet(**overrides):
   return _build(defaults, overrides)
 
 
+def tensorflowtts(**overrides):
+  """TensorFlowTTS: `tensorflow_tts/bin/preprocess.py` (`gen_audio_features` / `logmelfilterbank`).
+
+  `librosa.stft(pad_mode="reflect")` (centred, periodic Hann), `|X|`,
+  `librosa.filters.mel(sr, fft_size, num_mels, fmin, fmax)` (Slaney),
+  `log10(maximum(mel, 1e-10))`, stored `[frames, mels]`. Defaults are
+  `preprocess/ljspeech_preprocess.yaml`: 22050 Hz, fft 1024, hop 256, 80
+  mels, 80-7600 Hz. These are the raw features (`raw-feats`); the models
+  are trained on `norm-feats`, `(x - mean) / scale` with the `stats.npy` of
+  a scikit-learn `StandardScaler`: pass `feature_mean` and `feature_scale`
+  (`tfspecinv.stats.read_stats`; command line: `--stats=stats.npy`).
+
+  Args:
+    **overrides: Any `SpectrogramConfig` field.
+
+  Returns:
+    A `SpectrogramConfig` (mel, power 1, 'log' base 10, `frames_bins` layout).
+  """
+  defaults = dict(sample_rate=22050, n_fft=1024, hop_length=256, center=True,
+                  pad_mode="reflect", power=1.0, representation="mel", n_mels=80, fmin=80.0,
+                  fmax=7600.0, mel_scale="slaney", mel_norm="slaney", scale="log",
+                  log_base=10.0, amin=1e-10, layout="frames_bins")
+  return _build(defaults, overrides)
+
+
 _REGISTRY = {
     "librosa": librosa, "torchaudio": torchaudio, "tf_signal": tf_signal, "hifigan": hifigan,
     "tacotron2": tacotron2, "whisper": whisper, "vocos": vocos, "espnet": espnet,
 }
+_REGISTRY["tensorflowtts"] = tensorflowtts
 NAMES = tuple(_REGISTRY)
 
 
