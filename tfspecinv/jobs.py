@@ -24,7 +24,7 @@ from absl import flags
 
 from tfspecinv import conventions
 
-__all__ = ["JobSettings", "Item", "UsageError", "build_config", "load_item", "tfrecord_items",
+__all__ = ["JobSettings", "Item", "UsageError", "build_config", "read_model_files", "load_item", "tfrecord_items",
            "check_array_item", "group_items", "reconstruct_items", "levels", "gain_for",
            "write_output", "encode_audio", "measure", "warn_about_fit", "block_frames",
            "import_tensorflow_quietly", "say"]
@@ -89,6 +89,13 @@ flags.DEFINE_enum("mel_scale", None, ["slaney", "htk"], "Mel scale.")
 flags.DEFINE_enum("mel_norm", None, ["slaney", "none"], "Mel filter normalisation.")
 flags.DEFINE_integer("n_mfcc", None, "Number of MFCCs.")
 flags.DEFINE_float("lifter", None, "MFCC liftering coefficient (librosa), 0 for none.")
+flags.DEFINE_string("stats", None, "Per-feature mean and scale the features were standardised "
+                    "with, (x - mean) / scale: a .npy [2, features] (TensorFlowTTS stats.npy, "
+                    "scikit-learn StandardScaler mean_, scale_) or a .npz (mean and scale or var; "
+                    "ESPnet count, sum, sum_square); 'none' drops the file a --model_config names.")
+flags.DEFINE_string("model_config", None, "The model's own config file: a Coqui TTS config.json, "
+                    "a HiFi-GAN / BigVGAN config.json, or an ESPnet, TensorFlowTTS or Vocos YAML "
+                    "(needs PyYAML); its audio settings and preset are used, flags override them.")
 flags.DEFINE_integer("length", None, "Output length in samples (default from the frames).")
 flags.DEFINE_float("duration", None, "Output length in seconds: round(duration * sample_rate) "
                    "samples; with --length, the two must agree. Pictures need it (or --length) "
@@ -129,7 +136,7 @@ _CONFIG_FLAGS = ("power", "scale", "amin", "sample_rate", "n_fft", "hop_length",
 _JOB_FLAGS = ("convention", "ref", "top_db", "key", "overwrite", "report", "plot", "normalize",
               "subtype", "quiet", "db_range", "colormap", "origin", "resize", "length", "duration",
               "method", "gl_iters", "lbfgs_iters", "time_budget", "init", "seed", "jit",
-              "batch_size", "block_frames")
+              "batch_size", "block_frames", "stats", "model_config")
 
 
 class UsageError(Exception):
@@ -173,6 +180,12 @@ class JobSettings:
   batch_size: int = 1
   block_frames: int = None
   verbosity: int = 0
+  stats: str = None
+  model_config: str = None
+  # Read from --model_config and --stats by `read_model_files` (files stay on this machine).
+  file_convention: str = None
+  file_fields: tuple = ()
+  feature_stats: tuple = None
 
   @classmethod
   def from_flags(cls, flag_values=FLAGS):
@@ -190,7 +203,54 @@ class JobSettings:
     given = frozenset(name for name in _CONFIG_FLAGS + _JOB_FLAGS if flag_values[name].present)
     values = {name: flag_values[name].value for name in _JOB_FLAGS}
     verbosity = flag_values["verbosity"].value if "verbosity" in flag_values else 0
-    return cls(overrides=overrides, given=given, verbosity=verbosity, **values)
+    return read_model_files(cls(overrides=overrides, given=given, verbosity=verbosity, **values))
+
+
+def read_model_files(settings):
+  """Settings with --model_config's preset and fields and --stats' statistics read in.
+
+  Prints the fields taken from the model config (one line, unless --quiet).
+
+  Args:
+    settings: `JobSettings` with `model_config` / `stats` paths (or neither).
+
+  Returns:
+    `JobSettings` with `file_convention`, `file_fields` and `feature_stats`
+    ((mean, scale, path) or None) set.
+
+  Raises:
+    UsageError: a YAML config without PyYAML, or a config that normalises
+      with a statistics file that is not found and no --stats.
+    SpecInvError: a missing or bad config or statistics file.
+  """
+  changes = {}
+  stats_path = settings.stats
+  if settings.model_config:
+    from tfspecinv import model_config  # pylint: disable=import-outside-toplevel
+    try:
+      found = model_config.read_model_config(settings.model_config)
+    except model_config.MissingDependencyError as error:
+      raise UsageError(f"--model_config: {error}") from None
+    if found.missing_stats_file and stats_path is None:
+      raise UsageError(
+          f"--model_config={settings.model_config} normalises features with "
+          f"{found.missing_stats_file}, not found beside it; pass --stats=FILE for normalised "
+          "features (ESPnet feat_gen) or --stats=none for denormalised ones (feat_gen_denorm).")
+    flagged = {name for name, _ in settings.overrides if name in settings.given}
+    overridden = [name for name, _ in found.fields if name in flagged]
+    if "convention" in settings.given and settings.convention != found.convention:
+      overridden.insert(0, "convention")
+    if stats_path is not None and found.stats_file:
+      overridden.append("stats")
+    say(settings, model_config.describe(found, tuple(overridden)))
+    changes.update(file_convention=found.convention, file_fields=found.fields)
+    if stats_path is None:
+      stats_path = found.stats_file
+  if stats_path and stats_path.lower() != "none":
+    from tfspecinv import stats  # pylint: disable=import-outside-toplevel
+    found_stats = stats.read_stats(stats_path)
+    changes["feature_stats"] = (found_stats.mean, found_stats.scale, stats_path)
+  return dataclasses.replace(settings, **changes) if changes else settings
 
 
 def say(settings, text):
@@ -253,10 +313,30 @@ def build_config(settings, file_sample_rate=None):
           f"--sample_rate={overrides['sample_rate']} but the audio is {file_sample_rate} Hz; "
           "resampling is not built in: drop --sample_rate or resample the file first.")
     overrides["sample_rate"] = file_sample_rate
+  convention = settings.convention
+  if settings.file_convention and "convention" not in settings.given:
+    convention = settings.file_convention
+  overrides = {**dict(settings.file_fields), **overrides}  # Flags over the model config.
   if (overrides.get("representation") == "mfcc" and "scale" not in overrides and
-      settings.convention in _LIBRARY_MFCC_SCALES):
-    overrides["scale"] = _LIBRARY_MFCC_SCALES[settings.convention]
-  return conventions.make(settings.convention, **overrides)
+      convention in _LIBRARY_MFCC_SCALES):
+    overrides["scale"] = _LIBRARY_MFCC_SCALES[convention]
+  config = conventions.make(convention, **overrides)
+  return _with_feature_stats(config, settings.feature_stats)
+
+
+def _with_feature_stats(config, feature_stats):
+  """The config standardised with --stats (mean, scale, path), checked against its features."""
+  if feature_stats is None:
+    return config
+  mean, scale, path = feature_stats
+  if len(mean) != config.n_features:
+    what = (f"n_mels={config.n_mels}" if config.representation == "mel" else
+            f"{config.n_features} {config.representation} features")
+    raise data_error(
+        f"{path}: the statistics have {len(mean)} features but the spectrogram has "
+        f"{config.n_features} ({what}); use the statistics of the model that made it (or set "
+        "--n_mels if the model has another count).")
+  return config.replace(feature_mean=mean, feature_scale=scale)
 
 
 def data_error(message):

@@ -339,9 +339,9 @@ def describe(found, overridden=()):
   """
   def show(value):
     return f"{value:g}" if isinstance(value, float) else str(value)
-  taken = [f"convention={found.convention}"]
+  taken = [] if "convention" in overridden else [f"convention={found.convention}"]
   taken += [f"{name}={show(value)}" for name, value in found.fields if name not in overridden]
-  if found.stats_file:
+  if found.stats_file and "stats" not in overridden:
     taken.append(f"stats={found.stats_file}")
   line = f"model_config: took {', '.join(taken)} from {found.path}"
   if overridden:
