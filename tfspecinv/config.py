@@ -18,7 +18,7 @@ its value, the rule and the fix.
 import dataclasses
 import math
 import warnings
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 import numpy as np
 
@@ -54,6 +54,37 @@ def _real(value):
 def _positive_int(name, value):
   if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
     raise SpecInvError(f"{name}={value!r} must be a positive integer.")
+
+
+def _feature_vector(name, value, positive):
+  """A tuple of finite floats (> 0 if `positive`) from a sequence or 1-D array."""
+  array = np.asarray(value)
+  if array.ndim != 1 or array.size == 0 or array.dtype.kind not in "fiu":
+    raise SpecInvError(
+        f"{name} must be a 1-D sequence of numbers (one per feature), got "
+        f"{type(value).__name__} of shape {array.shape}.")
+  array = array.astype(np.float64)
+  if not np.all(np.isfinite(array)):
+    raise SpecInvError(f"{name} contains {int((~np.isfinite(array)).sum())} NaN or infinite "
+                       "values; fix the stats it came from.")
+  if positive and not np.all(array > 0):
+    raise SpecInvError(
+        f"{name} has {int((array <= 0).sum())} values <= 0 (min {array.min():g}); scales "
+        "must be > 0 (a standard deviation of 0 is a constant feature: replace it by 1).")
+  return tuple(float(v) for v in array)
+
+
+def _clip_range(value):
+  """`(low, high)` floats with low < high."""
+  try:
+    low, high = value
+  except (TypeError, ValueError):
+    raise SpecInvError(
+        f"clip_range={value!r} must be a pair (low, high), e.g. (-4.0, 4.0), or None.") from None
+  if not (_real(low) and _real(high) and low < high):
+    raise SpecInvError(
+        f"clip_range={value!r} must be two finite numbers with low < high, e.g. (-4.0, 4.0).")
+  return (float(low), float(high))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +156,23 @@ class SpectrogramConfig:
     affine_scale, affine_offset: The stored values are
       `scaled * affine_scale + affine_offset`, after any scale (Whisper:
       0.25 and 1.0 for `(x + 4) / 4`); `affine_scale > 0`.
+    feature_mean, feature_scale: Per-feature standardisation after the scale
+      and affine map: stored values are `(value - feature_mean[k]) /
+      feature_scale[k]` for feature k (bin or mel band): a stats file of
+      mean and standard deviation (Coqui TTS `stats_path`, TensorFlowTTS
+      `stats.npy`). Each is None (mean 0 / scale 1) or a tuple of
+      `n_features` finite numbers, scales > 0. Not for MFCCs.
+    clip_range: `(low, high)`: stored values were clipped to
+      `[low, high]` after all scaling (Coqui TTS `clip_norm`, keithito
+      tacotron [0, 1], Real-Time-Voice-Cloning [-4, 4]); None for none.
+      Values on a bound say only "at most / at least this": the loss does
+      not penalise an estimate beyond them.
+    preemphasis: The waveform was filtered `y[n] - preemphasis * y[n-1]`
+      (with `y[-1] = 0`) before the STFT (Coqui TTS, keithito tacotron,
+      Real-Time-Voice-Cloning: 0.97); `0 <= preemphasis < 1`, 0 for none.
+      The forward model applies it; `reconstruct` inverts the emphasised
+      signal and de-emphasises its result (`1 / (1 - preemphasis z^-1)`),
+      so the returned waveform is the original's.
     n_mfcc: Number of MFCC coefficients kept.
     dct_type: 2 (librosa, torchaudio, tf.signal) or 3.
     dct_norm: 'ortho' (librosa, torchaudio), 'none' (unnormalised) or
@@ -168,6 +216,10 @@ class SpectrogramConfig:
   dct_norm: str = "ortho"
   lifter: float = 0.0
   layout: str = "bins_frames"
+  feature_mean: Optional[Tuple[float, ...]] = None
+  feature_scale: Optional[Tuple[float, ...]] = None
+  clip_range: Optional[Tuple[float, float]] = None
+  preemphasis: float = 0.0
 
   # ---------------------------------------------------------------- presets
   @classmethod
@@ -297,6 +349,7 @@ class SpectrogramConfig:
     set_("power", float(self.power))
     self._validate_magnitude()
     _choice("representation", self.representation, REPRESENTATIONS)
+    self._validate_stored_values()  # Before the filterbank cache hashes the config.
     self._validate_mel()
     self._validate_scale()
     self._validate_mfcc()
@@ -399,6 +452,38 @@ class SpectrogramConfig:
       raise SpecInvError(f"affine_offset={self.affine_offset!r} must be a finite number.")
     set_("affine_scale", float(self.affine_scale))
     set_("affine_offset", float(self.affine_offset))
+
+  def _validate_stored_values(self):
+    """feature_mean / feature_scale, clip_range and preemphasis."""
+    set_ = lambda name, value: object.__setattr__(self, name, value)
+    _positive_int("n_mels", self.n_mels)
+    _positive_int("n_mfcc", self.n_mfcc)
+    for name, positive in (("feature_mean", False), ("feature_scale", True)):
+      value = getattr(self, name)
+      if value is None:
+        continue
+      set_(name, _feature_vector(name, value, positive))
+      if self.representation == "mfcc":
+        raise SpecInvError(
+            f"{name} standardises mel or STFT features; representation='mfcc' does not take "
+            f"it: drop {name} or use representation='mel'.")
+      if len(getattr(self, name)) != self.n_features:
+        raise SpecInvError(
+            f"{name} has {len(getattr(self, name))} values but the config has "
+            f"{self.n_features} features ({self._feature_words()}); give one value per "
+            "feature (a stats file of another model?) or fix the config.")
+    if self.clip_range is not None:
+      set_("clip_range", _clip_range(self.clip_range))
+    if not (_real(self.preemphasis) and 0.0 <= self.preemphasis < 1.0):
+      raise SpecInvError(
+          f"preemphasis={self.preemphasis!r} must be a number with 0 <= preemphasis < 1 "
+          "(e.g. 0.97; 0 for none).")
+    set_("preemphasis", float(self.preemphasis))
+
+  def _feature_words(self):
+    if self.representation == "stft":
+      return f"n_fft={self.n_fft} gives {self.n_bins} bins"
+    return f"n_mels={self.n_mels}"
 
   def _validate_mfcc(self):
     _positive_int("n_mfcc", self.n_mfcc)

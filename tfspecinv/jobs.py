@@ -24,8 +24,8 @@ from absl import flags
 
 from tfspecinv import conventions
 
-__all__ = ["JobSettings", "Item", "UsageError", "build_config", "read_model_files", "load_item", "tfrecord_items",
-           "check_array_item", "group_items", "reconstruct_items", "levels", "gain_for",
+__all__ = ["JobSettings", "Item", "UsageError", "build_config", "read_model_files", "load_item",
+           "tfrecord_items", "check_array_item", "group_items", "reconstruct_items", "levels", "gain_for",
            "write_output", "encode_audio", "measure", "warn_about_fit", "block_frames",
            "import_tensorflow_quietly", "say"]
 
@@ -89,6 +89,14 @@ flags.DEFINE_enum("mel_scale", None, ["slaney", "htk"], "Mel scale.")
 flags.DEFINE_enum("mel_norm", None, ["slaney", "none"], "Mel filter normalisation.")
 flags.DEFINE_integer("n_mfcc", None, "Number of MFCCs.")
 flags.DEFINE_float("lifter", None, "MFCC liftering coefficient (librosa), 0 for none.")
+flags.DEFINE_float("log_base", None, "Base of --scale=log: e (2.718281828459045), 10 or 2.")
+flags.DEFINE_float("affine_scale", None, "Stored values are scaled * affine_scale + "
+                   "affine_offset (after --scale; > 0).")
+flags.DEFINE_float("affine_offset", None, "See --affine_scale.")
+flags.DEFINE_string("clip_range", None, "Stored values were clipped to LOW,HIGH after all "
+                    "scaling (e.g. -4,4 for Coqui TTS's clip_norm), or 'none'.")
+flags.DEFINE_float("preemphasis", None, "The waveform was pre-emphasised, y[n] - a*y[n-1], "
+                   "before the STFT (e.g. 0.97); the output is de-emphasised. 0 for none.")
 flags.DEFINE_string("stats", None, "Per-feature mean and scale the features were standardised "
                     "with, (x - mean) / scale: a .npy [2, features] (TensorFlowTTS stats.npy, "
                     "scikit-learn StandardScaler mean_, scale_) or a .npz (mean and scale or var; "
@@ -130,13 +138,14 @@ _AUTO_LONG_FRAMES = 4 * _AUTO_BLOCK_FRAMES
 
 _CONFIG_FLAGS = ("power", "scale", "amin", "sample_rate", "n_fft", "hop_length", "win_length",
                  "window", "center", "pad_mode", "n_mels", "fmin", "fmax", "mel_scale",
-                 "mel_norm", "n_mfcc", "lifter", "layout", "representation")
+                 "mel_norm", "n_mfcc", "lifter", "layout", "representation", "log_base",
+                 "affine_scale", "affine_offset", "preemphasis")
 
 # The job's flags other than the config fields, copied as they are.
 _JOB_FLAGS = ("convention", "ref", "top_db", "key", "overwrite", "report", "plot", "normalize",
               "subtype", "quiet", "db_range", "colormap", "origin", "resize", "length", "duration",
               "method", "gl_iters", "lbfgs_iters", "time_budget", "init", "seed", "jit",
-              "batch_size", "block_frames", "stats", "model_config")
+              "batch_size", "block_frames", "clip_range", "stats", "model_config")
 
 
 class UsageError(Exception):
@@ -179,6 +188,7 @@ class JobSettings:
   jit: bool = None
   batch_size: int = 1
   block_frames: int = None
+  clip_range: str = None
   verbosity: int = 0
   stats: str = None
   model_config: str = None
@@ -282,6 +292,21 @@ def _parse_top_db(text):
     raise UsageError(f"--top_db={text!r}: use a number of dB or 'none'.") from None
 
 
+def _parse_clip_range(text):
+  if text is None:
+    return None
+  if text.lower() == "none":
+    return "none"
+  try:
+    low, high = (float(v) for v in text.split(","))
+  except ValueError:
+    raise UsageError(f"--clip_range={text!r}: use two numbers LOW,HIGH (e.g. -4,4) or "
+                     "'none'.") from None
+  if not high > low:
+    raise UsageError(f"--clip_range={text!r}: HIGH must exceed LOW (e.g. -4,4).")
+  return (low, high)
+
+
 # MFCCs are taken of dB (librosa, torchaudio) or log (tf.signal) mels; the model
 # presets carry their own scale.
 _LIBRARY_MFCC_SCALES = {"librosa": "db", "torchaudio": "db", "tf_signal": "log"}
@@ -298,7 +323,7 @@ def build_config(settings, file_sample_rate=None):
     A `SpectrogramConfig`.
 
   Raises:
-    UsageError: a bad --ref or --top_db.
+    UsageError: a bad --ref, --top_db or --clip_range.
     SpecInvError: --sample_rate disagrees with the audio file, or an invalid config.
   """
   overrides = dict(settings.overrides)
@@ -307,6 +332,9 @@ def build_config(settings, file_sample_rate=None):
     overrides["ref"] = ref
   if top_db is not None:
     overrides["top_db"] = None if top_db == "none" else top_db
+  clip_range = _parse_clip_range(settings.clip_range)
+  if clip_range is not None:
+    overrides["clip_range"] = None if clip_range == "none" else clip_range
   if file_sample_rate is not None:
     if "sample_rate" in overrides and overrides["sample_rate"] != file_sample_rate:
       raise data_error(

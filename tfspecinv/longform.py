@@ -34,6 +34,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from tfspecinv import emphasis
 from tfspecinv import losses
 from tfspecinv import optimize
 from tfspecinv import phase as gl_lib
@@ -223,6 +224,15 @@ def reconstruct_long(spectrogram, config, *, sink=None, length=None,
         f"reconstruct_long takes one spectrogram [features, frames]; got shape "
         f"{tuple(array.shape)}. Use reconstruct for batches, or loop over the examples.")
   _check_block_config(config)
+  if config.preemphasis:
+    # Blocks of the emphasised signal, de-emphasised as they are committed.
+    stream = emphasis.DeemphasisStream(config.preemphasis, sink)
+    _, result = reconstruct_long(
+        array, config.replace(preemphasis=0.0), sink=stream, length=length,
+        block_frames=block_frames, lookahead_frames=lookahead_frames, method=method,
+        gl_iters=gl_iters, lbfgs_iters=lbfgs_iters, nnls_iters=nnls_iters, domain=domain,
+        compression=compression, momentum=momentum, seed=seed, progress=progress, dtype=dtype)
+    return stream.waveform(), result
   if method == "joint":
     raise SpecInvError("block mode does not support method='joint'; use 'auto', 'lbfgs' or "
                        "'griffin_lim', or reconstruct the whole input at once.")

@@ -124,11 +124,14 @@ def relative_squared_error(estimate, target):
   return _sum2(estimate - target) / tf.maximum(_sum2(target), tf.constant(1e-30, target.dtype))
 
 
-def floor_aware_residual(estimate, target, tolerance=1e-4, mask=None):
+def floor_aware_residual(estimate, target, tolerance=1e-4, mask=None, ceiling=False):
   """`estimate - target`, one-sided where the target sits at its per-example floor.
 
   Cells of a clipped dB spectrogram (or one floored at `amin`) equal to the
   minimum only say "at most this": an estimate below them costs nothing.
+  With `ceiling`, cells equal to the maximum (values clipped at an upper
+  bound, as TTS toolkits' `clip_norm`) only say "at least this": an estimate
+  above them costs nothing.
 
   Args:
     estimate: Tensor `[batch, frames, features]`.
@@ -136,6 +139,8 @@ def floor_aware_residual(estimate, target, tolerance=1e-4, mask=None):
     tolerance: Cells within `tolerance * (max - min)` of the minimum count as floored.
     mask: Optional 0/1 Tensor broadcastable to the target (e.g. `[batch, frames, 1]`):
       the minimum and maximum are taken over cells where it is 1 only.
+    ceiling: Also treat cells within `tolerance * (max - min)` of the
+      maximum as lower bounds.
 
   Returns:
     The residual, same shape.
@@ -149,4 +154,8 @@ def floor_aware_residual(estimate, target, tolerance=1e-4, mask=None):
   high = tf.reduce_max(high_cells, axis=[-2, -1], keepdims=True)
   floored = target <= low + tf.constant(tolerance, target.dtype) * (high - low)
   residual = estimate - target
-  return tf.where(floored, tf.nn.relu(residual), residual)
+  residual = tf.where(floored, tf.nn.relu(residual), residual)
+  if ceiling:
+    capped = target >= high - tf.constant(tolerance, target.dtype) * (high - low)
+    residual = tf.where(capped & ~floored, -tf.nn.relu(-residual), residual)
+  return residual

@@ -162,11 +162,14 @@ class WaveformProblem:
     return self.loss(x, target, reference, mask)
 
   def _residual(self, estimate, target, mask=None):
-    floored_input = self.config.scale in ("db", "log")
+    clipped = self.config.clip_range is not None
+    floored_input = self.config.scale in ("db", "log") or clipped
     if not floored_input or (self.domain == "native" and self.config.representation == "mfcc"):
       residual = estimate - target  # MFCCs mix all bands: no cell of theirs is a floor.
     else:
-      residual = losses.floor_aware_residual(estimate, target, mask=mask)
+      # Values clipped to `clip_range` are bounds: at most the low one, at
+      # least the high one (the target's extremes).
+      residual = losses.floor_aware_residual(estimate, target, mask=mask, ceiling=clipped)
     return residual if mask is None else residual * mask
 
   def _relative(self, estimate, target, mask=None):

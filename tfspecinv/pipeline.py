@@ -26,6 +26,7 @@ from typing import Callable, Optional
 import numpy as np
 import tensorflow as tf
 
+from tfspecinv import emphasis
 from tfspecinv import phase as gl_lib
 from tfspecinv import layout
 from tfspecinv import losses
@@ -296,7 +297,7 @@ def linear_magnitude(values, config, nnls_iterations):
     inverse = np.linalg.pinv(mfcc_lib.dct_matrix(config).T *
                              mfcc_lib.lifter_weights(config)[None, :])
     values = tf.linalg.matmul(values, tf.constant(inverse, values.dtype))
-  linear = tf.nn.relu(scaling.unscale_amplitude(values, config))
+  linear = tf.nn.relu(scaling.unscale_amplitude(values, config, feature_axis=-1))
   if config.representation == "stft":
     bins = linear
   else:
@@ -342,6 +343,12 @@ def reconstruct_graph(values, config, gl_iters=None, lbfgs_iters=None, nnls_iter
   if method == "joint":
     raise SpecInvError("method='joint' runs only in reconstruct (eagerly); use 'auto' or "
                        "'lbfgs' in graphs and layers.")
+  if config.preemphasis:
+    # Invert the emphasised signal the spectrogram describes, then undo the filter.
+    emphasised = reconstruct_graph(values, config.replace(preemphasis=0.0), gl_iters,
+                                   lbfgs_iters, nnls_iters, domain, compression, momentum, seed,
+                                   init, method)
+    return emphasis.deemphasize(emphasised, config.preemphasis)
   if not isinstance(gl_iters, tf.Tensor) and not isinstance(lbfgs_iters, tf.Tensor):
     method, gl_iters, lbfgs_iters = resolve_recipe(method, gl_iters, lbfgs_iters, config)
   else:
@@ -522,7 +529,8 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
     forward_fn: Optional custom differentiable forward model
       `[batch, samples] -> [batch, frames, features]`; with it, `spectrogram`
       is compared directly with its output (give the Griffin-Lim start
-      through `target`/the config's own representation).
+      through `target`/the config's own representation). With
+      `config.preemphasis` it receives the pre-emphasised signal.
     target: With `forward_fn`: the tensor its output should match,
       `[batch, frames, features]`; `spectrogram` then only seeds Griffin-Lim.
     progress: Optional callable receiving a `Progress` after each chunk.
@@ -549,6 +557,17 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
     >>> waveform, result = reconstruct(mel, config)       # mel [80, F] -> [256 * (F - 1)]
     >>> waveform, result = reconstruct(mels, config, time_budget=10.0)   # a batch [B, 80, F]
   """
+  if config.preemphasis:
+    # The spectrogram is of the emphasised signal: invert that (the stages and
+    # the reported fit see it), then de-emphasise, which restores the original
+    # exactly (`emphasis`): its features equal the emphasised estimate's.
+    waveform, result = reconstruct(
+        spectrogram, config.replace(preemphasis=0.0), method=method, gl_iters=gl_iters,
+        lbfgs_iters=lbfgs_iters, nnls_iters=nnls_iters, domain=domain, compression=compression,
+        momentum=momentum, joint_weight=joint_weight, time_budget=time_budget,
+        tolerance=tolerance, seed=seed, init=init, length=length, forward_fn=forward_fn,
+        target=target, progress=progress, jit_compile=jit_compile, dtype=dtype)
+    return emphasis.deemphasize(tf.constant(waveform), config.preemphasis).numpy(), result
   clock = _Clock(time_budget)
   _check_arguments(domain, time_budget)
   method, gl_iters, lbfgs_iters = resolve_recipe(method, gl_iters, lbfgs_iters, config,
@@ -956,7 +975,7 @@ def fit_db(waveform, spectrogram, config):
     estimate, target = transforms.forward_frames_bins(signal, config), native
   else:
     estimate = optimize.WaveformProblem(config, "linear").linear_forward(signal)
-    target = tf.nn.relu(scaling.unscale_amplitude(native, config))
+    target = tf.nn.relu(scaling.unscale_amplitude(native, config, feature_axis=-1))
     if config.scale == "db" and config.ref == "max":
       gain = tf.reduce_sum(estimate * target, axis=[1, 2], keepdims=True) / tf.maximum(
           tf.reduce_sum(estimate * estimate, axis=[1, 2], keepdims=True), 1e-300)

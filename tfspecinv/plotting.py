@@ -35,7 +35,7 @@ def _display(values, config):
   values = layout.to_frames_bins(tf.constant(values, tf.float32), config)
   if config.representation == "mfcc":
     return tf.linalg.matrix_transpose(values).numpy()
-  linear = scaling.unscale_amplitude(values, config).numpy()
+  linear = scaling.unscale_amplitude(values, config, feature_axis=-1).numpy()
   return _to_db(linear, config.power).T
 
 

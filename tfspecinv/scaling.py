@@ -4,6 +4,12 @@ Any scale may be followed by an affine map `x * affine_scale + affine_offset`
 (Whisper's `(x + 4) / 4`); the 'log' scale takes any base and an optional
 floor `log_range` below the per-example maximum (Whisper's `max - 8`).
 
+Then a per-feature standardisation `(x - feature_mean) / feature_scale` (a
+TTS model's stats file) and a clip to `clip_range` (Coqui TTS, keithito
+tacotron, Real-Time-Voice-Cloning), in that order:
+
+  stored = clip((scale(S) * affine_scale + affine_offset - mean) / std)
+
 All reductions (`ref='max'`, `top_db`) are per example, over the last two
 axes, whatever the layout. librosa takes the maximum over the whole array,
 which is the same thing for a single spectrogram.
@@ -29,7 +35,7 @@ def _log10(x):
   return tf.math.log(x) / tf.constant(math.log(10.0), x.dtype)
 
 
-def scale_amplitude(spectrogram, config, name=None):
+def scale_amplitude(spectrogram, config, name=None, feature_axis=None):
   """Linear magnitudes or powers to `config.scale`.
 
   Args:
@@ -37,6 +43,9 @@ def scale_amplitude(spectrogram, config, name=None):
       magnitude if `config.power == 1`, power if 2.
     config: A `SpectrogramConfig`.
     name: Optional name scope.
+    feature_axis: Axis of the features (bins or mels), -2 or -1, for
+      `feature_mean` / `feature_scale`; default the config's layout's (-2
+      for 'bins_frames', -1 for 'frames_bins').
 
   Returns:
     Tensor of the same shape and dtype: unchanged for 'linear';
@@ -45,7 +54,8 @@ def scale_amplitude(spectrogram, config, name=None):
     `librosa.power_to_db` / `amplitude_to_db`);
     `log_base(max(S + log_offset, amin))` raised to at least the per-example
     maximum minus `log_range` (if set) for 'log'; `log1p(S)` for 'log1p'.
-    Then `* affine_scale + affine_offset`.
+    Then `* affine_scale + affine_offset`, `(. - feature_mean) /
+    feature_scale` and the clip to `clip_range`, where set.
 
   Example:
     >>> cfg = SpectrogramConfig.librosa(scale="db")             # power_to_db, top_db 80
@@ -54,7 +64,46 @@ def scale_amplitude(spectrogram, config, name=None):
   """
   with tf.name_scope(name or "scale_amplitude"):
     s = tf.convert_to_tensor(spectrogram)
-    return _affine(_scale(s, config), config)
+    values = _standardize(_affine(_scale(s, config), config), config,
+                          _feature_axis(config, feature_axis))
+    if config.clip_range is not None:
+      low, high = config.clip_range
+      values = tf.clip_by_value(values, tf.constant(low, values.dtype),
+                                tf.constant(high, values.dtype))
+    return values
+
+
+def _feature_axis(config, feature_axis):
+  if feature_axis is None:
+    return -2 if config.layout == "bins_frames" else -1
+  if feature_axis not in (-2, -1):
+    from tfspecinv.errors import SpecInvError  # pylint: disable=import-outside-toplevel
+    raise SpecInvError(f"feature_axis={feature_axis!r} must be -2 or -1.")
+  return feature_axis
+
+
+def _feature_vector(values, dtype, axis):
+  """A `[features]` tuple as a Tensor broadcasting along `axis` (-2 or -1)."""
+  vector = tf.constant(values, dtype)
+  return vector[:, tf.newaxis] if axis == -2 else vector
+
+
+def _standardize(values, config, axis):
+  """`(values - feature_mean) / feature_scale` along the feature axis (skipped when unset)."""
+  if config.feature_mean is not None:
+    values = values - _feature_vector(config.feature_mean, values.dtype, axis)
+  if config.feature_scale is not None:
+    values = values / _feature_vector(config.feature_scale, values.dtype, axis)
+  return values
+
+
+def _unstandardize(values, config, axis):
+  """Inverse of `_standardize`."""
+  if config.feature_scale is not None:
+    values = values * _feature_vector(config.feature_scale, values.dtype, axis)
+  if config.feature_mean is not None:
+    values = values + _feature_vector(config.feature_mean, values.dtype, axis)
+  return values
 
 
 def _affine(values, config):
@@ -108,16 +157,18 @@ def _scale(s, config):
   return db
 
 
-def unscale_amplitude(values, config, name=None):
+def unscale_amplitude(values, config, name=None, feature_axis=None):
   """Inverse of `scale_amplitude` (up to clipping and the `amin` floor).
 
   With `ref='max'` the absolute gain was not stored; the result is relative
-  to a maximum of 1.
+  to a maximum of 1. Values clipped to `clip_range` come back as the bound's
+  level (what was above the upper bound is not known).
 
   Args:
     values: float Tensor in `config.scale`.
     config: A `SpectrogramConfig`.
     name: Optional name scope.
+    feature_axis: Axis of the features, as in `scale_amplitude`.
 
   Returns:
     Non-negative linear magnitudes (power 1) or powers (power 2), same shape.
@@ -128,7 +179,8 @@ def unscale_amplitude(values, config, name=None):
     array([[1.   , 0.001]])
   """
   with tf.name_scope(name or "unscale_amplitude"):
-    v = _unaffine(tf.convert_to_tensor(values), config)
+    v = tf.convert_to_tensor(values)
+    v = _unaffine(_unstandardize(v, config, _feature_axis(config, feature_axis)), config)
     dtype = v.dtype
     if config.scale == "linear":
       return v

@@ -17,6 +17,7 @@ import functools
 import numpy as np
 import tensorflow as tf
 
+from tfspecinv import emphasis
 from tfspecinv import layout
 from tfspecinv import mel as mel_lib
 from tfspecinv import mfcc as mfcc_lib
@@ -387,7 +388,8 @@ def spectrogram(signal, config, name=None):
   Args:
     signal: float32/float64 Tensor `[..., samples]`.
     config: A `SpectrogramConfig` (its representation and scale are ignored:
-      this is the linear STFT magnitude before any mel, dB or DCT).
+      this is the linear STFT magnitude before any mel, dB or DCT; its
+      `preemphasis` filters the signal first).
     name: Optional name scope.
 
   Returns:
@@ -403,7 +405,7 @@ def spectrogram(signal, config, name=None):
     TensorShape([2, 257, 33])
   """
   with tf.name_scope(name or "spectrogram"):
-    spec = stft(signal, config)
+    spec = stft(emphasis.preemphasize(signal, config.preemphasis), config)
     return _magnitude_power(spec, config)
 
 
@@ -416,9 +418,9 @@ def _power_spectrogram_flat(x, config):
   are the stored ones (`config.num_frames`). The backward pass forms
   `2 g X` (power 2) or `g X / |X|` (power 1), zero where the clamp holds,
   and applies the STFT adjoint once, instead of differentiating the complex
-  modulus op by op.
+  modulus op by op. With `config.preemphasis` the signal is filtered first.
   """
-  padded = _pad(x, config)
+  padded = _pad(emphasis.preemphasize(x, config.preemphasis), config)
   eps, clamp = config.magnitude_eps, config.magnitude_eps_mode == "clamp"
 
   @tf.custom_gradient
@@ -498,7 +500,7 @@ def forward_frames_bins(signal_flat, config):
   values = _power_spectrogram_flat(signal_flat, config)
   if config.representation != "stft":
     values = _mel_frames_bins(values, config)
-  values = scaling.scale_amplitude(values, config)
+  values = scaling.scale_amplitude(values, config, feature_axis=-1)
   if config.representation == "mfcc":
     values = mfcc_lib._mfcc_frames_bins(values, config)
   return values
@@ -510,7 +512,9 @@ def forward(signal, config, name=None):
   stft: `scale(|STFT|^power)`; mel: `scale(M |STFT|^power)`; mfcc:
   `lifter(DCT(scale(M |STFT|^power)))[:n_mfcc]`, as librosa's `stft`,
   `melspectrogram`, `power_to_db` and `mfcc` (or the torchaudio / tf.signal
-  equivalents under their presets).
+  equivalents under their presets). `scale` includes the affine map,
+  per-feature standardisation and clip; with `config.preemphasis` the STFT
+  is of the pre-emphasised signal.
 
   Args:
     signal: float Tensor `[..., samples]`.
