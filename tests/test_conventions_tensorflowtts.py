@@ -103,3 +103,37 @@ def test_reconstruct_reaches_minus_35_db(speech):
   reference = _linear(target, cfg)
   sc = 20 * np.log10(np.linalg.norm(estimate - reference) / np.linalg.norm(reference))
   assert sc <= -35.0
+
+
+def _stats(y):
+  """scikit-learn StandardScaler.partial_fit on the raw mels: mean_, scale_ (ddof 0)."""
+  raw = tensorflowtts_reference(y)
+  return raw.mean(0), raw.std(0)
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(tf.float64, 1e-7), (tf.float32, 1e-5)])
+def test_standardised_features_match_reference(speech, dtype, tolerance):
+  # norm-feats: scaler.transform(mel) = (mel - mean_) / scale_, per mel band.
+  y, _ = speech
+  mean, scale = _stats(y)
+  cfg = conventions.make("tensorflowtts", feature_mean=tuple(mean), feature_scale=tuple(scale))
+  expected = (tensorflowtts_reference(y) - mean) / scale
+  got = transforms.forward(tf.constant(y, dtype), cfg).numpy()
+  if dtype == tf.float64:
+    assert _max_error(got, expected) <= tolerance
+  else:  # Before the log and the standardisation, as for the raw features.
+    undo = lambda f: np.power(10.0, f.astype(np.float64) * scale + mean)
+    assert _max_error(undo(got), undo(expected)) <= tolerance
+
+
+def test_reconstruct_standardised_features(speech):
+  y, _ = speech
+  mean, scale = _stats(y)
+  y = y[:22050]
+  cfg = conventions.make("tensorflowtts", feature_mean=tuple(mean), feature_scale=tuple(scale))
+  target = (tensorflowtts_reference(y) - mean) / scale
+  waveform, result = tfspecinv.reconstruct(target, cfg, length=len(y), lbfgs_iters=200)
+  estimate = (tensorflowtts_reference(np.asarray(waveform, np.float64)) - mean) / scale
+  undo = lambda f: np.power(10.0, f * scale + mean)
+  sc = 20 * np.log10(np.linalg.norm(undo(estimate) - undo(target)) / np.linalg.norm(undo(target)))
+  assert sc <= -35.0, (sc, result.spectral_convergence_db)

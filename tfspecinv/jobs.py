@@ -25,8 +25,8 @@ from absl import flags
 from tfspecinv import conventions
 
 __all__ = ["JobSettings", "Item", "UsageError", "build_config", "read_model_files", "load_item",
-           "tfrecord_items", "check_array_item", "group_items", "reconstruct_items", "levels", "gain_for",
-           "write_output", "encode_audio", "measure", "warn_about_fit", "block_frames",
+           "tfrecord_items", "check_array_item", "group_items", "reconstruct_items", "levels",
+           "gain_for", "write_output", "encode_audio", "measure", "warn_about_fit", "block_frames",
            "import_tensorflow_quietly", "say"]
 
 FLAGS = flags.FLAGS
