@@ -242,6 +242,12 @@ def read_model_files(settings):
     except model_config.MissingDependencyError as error:
       raise UsageError(f"--model_config: {error}") from None
     if found.missing_stats_file and stats_path is None:
+      if found.kind == "coqui":
+        raise UsageError(
+            f"--model_config={settings.model_config} standardises features with stats_path "
+            f"{found.missing_stats_file}, a pickled dict that is not read: save its mel_mean "
+            "and mel_std as a .npy [2, n_mels] (np.stack([d['mel_mean'], d['mel_std']])) and "
+            "pass --stats=FILE.")
       raise UsageError(
           f"--model_config={settings.model_config} normalises features with "
           f"{found.missing_stats_file}, not found beside it; pass --stats=FILE for normalised "

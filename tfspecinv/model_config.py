@@ -314,13 +314,37 @@ def _vocos(data, path):
 
 
 def _coqui(data, path):
-  """Coqui TTS `config.json`: the `audio` section, mapped by `conventions.from_coqui_audio`."""
+  """Coqui TTS `config.json`: the `audio` section, through `conventions.from_coqui_audio`.
+
+  The fields are those of the resulting config that differ from the `coqui`
+  preset's defaults. With `stats_path` and `signal_norm` the features were
+  standardised with that file's `mel_mean` / `mel_std` (a pickled dict, not
+  read here): `missing_stats_file` names it and `--stats` must give them.
+  """
   from tfspecinv import conventions  # pylint: disable=import-outside-toplevel
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  audio = data["audio"]
+  _require(audio, ("sample_rate", "fft_size", "num_mels"), path, "Coqui config.json (audio)")
+  standardised = bool(audio.get("stats_path")) and audio.get("signal_norm", True)
+  stats = None
+  if standardised:  # Placeholder statistics: only the other fields are taken from here.
+    n_mels = _number(audio["num_mels"], "num_mels", path, True)
+    stats = (np.zeros(n_mels), np.ones(n_mels))
   try:
-    name, fields = conventions.coqui_fields(data["audio"])
+    config = conventions.from_coqui_audio(audio, stats=stats)
   except SpecInvError as error:
     raise SpecInvError(f"{path}: {error}") from None
-  return name, list(fields), None, None
+  default = conventions.make("coqui")
+  skip = ("feature_mean", "feature_scale")
+  fields = [(name, getattr(config, name)) for name in _field_names(config)
+            if name not in skip and getattr(config, name) != getattr(default, name)]
+  missing = str(audio["stats_path"]) if standardised else None
+  return "coqui", fields, None, missing
+
+
+def _field_names(config):
+  import dataclasses  # pylint: disable=import-outside-toplevel
+  return [field.name for field in dataclasses.fields(config)]
 
 
 _READERS = {"coqui": _coqui, "hifigan": _hifigan, "espnet": _espnet,

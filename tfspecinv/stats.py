@@ -73,7 +73,16 @@ def read_stats(path, n_features=None):
     raise SpecInvError(f"{path}: no such statistics file; check the --stats path.")
   try:
     loaded = np.load(path, allow_pickle=False)
-  except (ValueError, OSError, EOFError) as error:
+  except ValueError as error:
+    if "allow_pickle" in str(error):
+      raise SpecInvError(
+          f"{path}: holds pickled Python objects (Coqui TTS's scale_stats.npy is a pickled "
+          "dict), which are not loaded; save the arrays instead, e.g. d = np.load(path, "
+          "allow_pickle=True).item(); np.save('stats.npy', np.stack([d['mel_mean'], "
+          "d['mel_std']])).") from None
+    raise SpecInvError(f"{path}: cannot read the statistics ({str(error).splitlines()[0]}); "
+                       "is the file corrupt or truncated?") from None
+  except (OSError, EOFError) as error:
     raise SpecInvError(f"{path}: cannot read the statistics ({str(error).splitlines()[0]}); "
                        "is the file corrupt or truncated?") from None
   if isinstance(loaded, np.ndarray):
