@@ -124,7 +124,7 @@ def _perceptual(reference, rate, waveform):
 def _main_py(args, out):
   import soundfile
   start = time.perf_counter()
-  process = subprocess.run([sys.executable, os.path.join(REPO, "main.py"), *args, out, "--quiet"],
+  process = subprocess.run([sys.executable, os.path.join(REPO, "main.py"), *args, out],
                            cwd=REPO, capture_output=True, text=True, check=False)
   seconds = time.perf_counter() - start
   if process.returncode != 0:
