@@ -3,8 +3,8 @@
 A config says exactly how a representation was made from a waveform, so that
 tfspecinv can rebuild the same forward model and invert it. Presets carry the
 defaults of the libraries users bring spectrograms from (librosa, torchaudio,
-tf_signal) and of the models they run (hifigan, tacotron2, whisper, vocos,
-espnet: see `tfspecinv.conventions`):
+tf_signal), of the models they run (hifigan, tacotron2, whisper, vocos,
+espnet) and of TTS toolkits (coqui, keithito, rtvc): see `tfspecinv.conventions`:
 
 >>> cfg = SpectrogramConfig.librosa(sample_rate=22050, n_fft=1024, hop_length=256,
 ...                                 n_mels=80, fmax=8000.0, representation="mel")
@@ -289,6 +289,21 @@ class SpectrogramConfig:
   def espnet(cls, **overrides) -> "SpectrogramConfig":
     """ESPnet2 TTS `LogMelFbank`; see `tfspecinv.conventions.espnet`."""
     return cls._convention("espnet", overrides)
+
+  @classmethod
+  def coqui(cls, **overrides) -> "SpectrogramConfig":
+    """Coqui TTS `AudioProcessor.melspectrogram`; see `tfspecinv.conventions.coqui`."""
+    return cls._convention("coqui", overrides)
+
+  @classmethod
+  def keithito(cls, **overrides) -> "SpectrogramConfig":
+    """keithito/tacotron `util/audio.py` `melspectrogram`; see `tfspecinv.conventions.keithito`."""
+    return cls._convention("keithito", overrides)
+
+  @classmethod
+  def rtvc(cls, **overrides) -> "SpectrogramConfig":
+    """Real-Time-Voice-Cloning `synthesizer/audio.py`; see `tfspecinv.conventions.rtvc`."""
+    return cls._convention("rtvc", overrides)
 
   @classmethod
   def tensorflowtts(cls, **overrides) -> "SpectrogramConfig":

@@ -9,11 +9,19 @@ function, `make(name, **overrides)` the config, `NAMES` lists them.
 >>> cfg.sample_rate, cfg.n_mels, cfg.pad, cfg.center
 (22050, 80, 384, False)
 
+The TTS toolkits (`coqui`, `keithito`, `rtvc`) store dB mels normalised to
+a range and clipped; their presets take the toolkit's own parameter names
+too (`make("coqui", ref_level_db=..., min_level_db=...)`), and
+`from_coqui_audio(config_json["audio"])` reads a Coqui TTS model config.
+
 This module imports neither NumPy nor TensorFlow at import time, so the
 command line can list the presets cheaply.
 """
 
-__all__ = ["NAMES", "get", "make", "hifigan", "tacotron2", "whisper", "vocos", "espnet",
+import math
+
+__all__ = ["NAMES", "get", "make", "hifigan", "tacotron2", "whisper", "vocos", "espnet", "coqui",
+           "keithito", "rtvc", "from_coqui_audio", "COQUI_IGNORED",
            "tensorflowtts"]
 
 
@@ -196,9 +204,321 @@ def tensorflowtts(**overrides):
   return _build(defaults, overrides)
 
 
+def _error(message):
+  from tfspecinv.errors import SpecInvError  # pylint: disable=import-outside-toplevel
+  return SpecInvError(message)
+
+
+def _take(fields, names, preset):
+  """Pop the toolkit's own parameters `names` (a dict of defaults) out of `fields`."""
+  taken = {}
+  for name, default in names.items():
+    taken[name] = fields.pop(name, default)
+  return taken
+
+
+def _rename(fields, renames, preset):
+  """Move toolkit names to config names (`fft_size` -> `n_fft`), refusing both at once."""
+  for theirs, ours in renames.items():
+    if theirs in fields:
+      if ours in fields:
+        raise _error(f"{preset}: {theirs}={fields[theirs]!r} and {ours}={fields[ours]!r} name "
+                     f"the same parameter; pass one of them.")
+      fields[ours] = fields.pop(theirs)
+
+
+def _normalised_db(*, gain, base, amin, ref_level_db, min_level_db, signal_norm, max_norm,
+                   symmetric, clip, to_db, preset):
+  """Config fields of `normalise(gain * log_base(max(M, amin)) - ref_level_db)`.
+
+  The TTS toolkits' range normalisation: `(S - min_level_db) / -min_level_db`
+  scaled to `[0, max_norm]` or, `symmetric`, `[-max_norm, max_norm]`, then
+  clipped there (`clip`). Without `signal_norm` the dB values are stored as
+  they are, without the reference subtracted (as Coqui TTS's `normalize`);
+  without `to_db` the magnitudes are normalised instead of dB.
+
+  Returns:
+    A dict of `SpectrogramConfig` fields: scale, log_base, amin, ref,
+    top_db, affine_scale, affine_offset, clip_range.
+  """
+  if not (gain > 0):
+    raise _error(f"{preset}: spec_gain={gain!r} must be > 0.")
+  fields = dict(top_db=None, amin=amin, affine_scale=1.0, affine_offset=0.0, clip_range=None)
+  if signal_norm:
+    if not (min_level_db < 0):
+      raise _error(f"{preset}: min_level_db={min_level_db!r} must be negative (e.g. -100): the "
+                   "normalisation divides by -min_level_db.")
+    span = (2.0 if symmetric else 1.0) * max_norm
+    slope = span / -min_level_db
+    # ((x - ref) - min) / -min * span - (max_norm if symmetric) == x * slope + offset
+    offset = max_norm - ref_level_db * slope
+    if clip:
+      fields["clip_range"] = (-max_norm if symmetric else 0.0, max_norm)
+  else:
+    slope, offset = 1.0, 0.0
+  if not to_db:
+    fields.update(scale="linear", affine_scale=slope, affine_offset=offset)
+  elif gain == 20 and base == 10:
+    # 20 log10(max(M, amin)) - 20 log10(ref): librosa amplitude_to_db without top_db.
+    fields.update(scale="db", ref=10.0 ** (ref_level_db / 20.0) if signal_norm else 1.0,
+                  affine_scale=slope, affine_offset=max_norm if signal_norm else 0.0)
+    if fields["ref"] < amin:
+      fields.update(scale="log", log_base=10.0, ref=1.0, affine_scale=gain * slope,
+                    affine_offset=offset)
+  else:
+    fields.update(scale="log", log_base=float(base), affine_scale=gain * slope,
+                  affine_offset=offset)
+  return fields
+
+
+# Coqui TTS `BaseAudioConfig` fields that do not change the stored features
+# (waveform loading, trimming, the Griffin-Lim exponent and iterations, pitch):
+# `from_coqui_audio` skips them.
+COQUI_IGNORED = ("resample", "do_sound_norm", "do_trim_silence", "trim_db", "do_rms_norm",
+                 "db_level", "power", "griffin_lim_iters", "pitch_fmax", "pitch_fmin",
+                 "verbose")
+_COQUI_RENAMES = {"fft_size": "n_fft", "num_mels": "n_mels", "mel_fmin": "fmin",
+                  "mel_fmax": "fmax", "stft_pad_mode": "pad_mode"}
+_COQUI_OWN = {"frame_shift_ms": None, "frame_length_ms": None, "ref_level_db": 20,
+              "min_level_db": -100, "spec_gain": 20.0, "log_func": "np.log10",
+              "signal_norm": True, "symmetric_norm": True, "max_norm": 4.0, "clip_norm": True,
+              "do_amp_to_db_mel": True, "do_amp_to_db_linear": True, "stats_path": None}
+
+
+def coqui(**overrides):
+  """Coqui TTS: `TTS/utils/audio/processor.py` `AudioProcessor.melspectrogram`.
+
+  `numpy_transforms.preemphasis` (if `preemphasis`), `librosa.stft` (centred,
+  `stft_pad_mode` 'reflect', Hann), `|D|`, `librosa.filters.mel` (Slaney),
+  `amp_to_db` = `spec_gain * log10(max(M, 1e-8))`, then `normalize`:
+  minus `ref_level_db`, `(S - min_level_db) / -min_level_db` scaled to
+  `[-max_norm, max_norm]` (`symmetric_norm`, else `[0, max_norm]`) and
+  clipped (`clip_norm`). With stats (`feature_mean` / `feature_scale`, the
+  `mel_mean` / `mel_std` of a `stats_path` file) the dB values are
+  standardised instead, without the reference, range or clip (as Coqui).
+  Defaults are `TTS/config/shared_configs.py` `BaseAudioConfig`'s: 22050 Hz,
+  fft_size 1024, hop 256, win 1024, 80 mels, 0 Hz to sample_rate / 2,
+  ref_level_db 20, min_level_db -100, spec_gain 20, log10, max_norm 4,
+  symmetric, clipped: values in [-4, 4].
+
+  Coqui TTS before 0.22 floored magnitudes at 1e-5 (`amin=1e-5`); it only
+  matters without `signal_norm` (the range clip is above both floors).
+
+  Args:
+    **overrides: Coqui's own `audio` fields (`fft_size`, `win_length`,
+      `hop_length`, `frame_shift_ms`, `frame_length_ms`, `stft_pad_mode`,
+      `sample_rate`, `preemphasis`, `ref_level_db`, `min_level_db`,
+      `spec_gain`, `log_func` ('np.log10' or 'np.log'), `signal_norm`,
+      `symmetric_norm`, `max_norm`, `clip_norm`, `do_amp_to_db_mel`,
+      `do_amp_to_db_linear`, `num_mels`, `mel_fmin`, `mel_fmax`,
+      `stats_path`) or any `SpectrogramConfig` field (which wins over what
+      the Coqui fields imply; `power` is the config's, 1 = magnitude, not
+      Coqui's Griffin-Lim exponent: see `from_coqui_audio`).
+
+  Returns:
+    A `SpectrogramConfig` (mel, power 1, `[mels, frames]`).
+
+  Raises:
+    SpecInvError: a Coqui field with a value Coqui refuses too, or
+      `stats_path` without `feature_mean` / `feature_scale`.
+
+  Example:
+    >>> make("coqui", mel_fmax=8000, preemphasis=0.97).clip_range
+    (-4.0, 4.0)
+  """
+  fields = dict(overrides)
+  _rename(fields, _COQUI_RENAMES, "coqui")
+  own = _take(fields, _COQUI_OWN, "coqui")
+  defaults = dict(sample_rate=22050, n_fft=1024, hop_length=256, win_length=1024, center=True,
+                  pad_mode="reflect", power=1.0, representation="mel", n_mels=80, fmin=0.0,
+                  mel_scale="slaney", mel_norm="slaney", preemphasis=0.0)
+  if fields.get("fmin") is None:
+    fields["fmin"] = 0.0  # Coqui: `mel_fmin or 0`.
+  if own["frame_shift_ms"] is not None and fields.get("hop_length") is None:
+    # Coqui's `millisec_to_length` when hop_length is None.
+    rate = fields.get("sample_rate", defaults["sample_rate"])
+    factor = own["frame_length_ms"] / own["frame_shift_ms"]
+    fields["win_length"] = int(own["frame_length_ms"] / 1000.0 * rate)
+    fields["hop_length"] = int(fields["win_length"] / float(factor))
+  for name in ("hop_length", "win_length"):
+    if name in fields and fields[name] is None:
+      del fields[name]
+  bases = {"np.log10": 10.0, "np.log": math.e}
+  if own["log_func"] not in bases:
+    raise _error(f"coqui: log_func={own['log_func']!r} is not one of Coqui's: use 'np.log10' or "
+                 "'np.log'.")
+  representation = fields.get("representation", "mel")
+  stats = fields.get("feature_mean") is not None or fields.get("feature_scale") is not None
+  if own["stats_path"] and own["signal_norm"] and not stats:
+    raise _error(
+        f"coqui: stats_path={own['stats_path']!r}: the features were standardised with that "
+        "file's mel_mean and mel_std; pass them as feature_mean= and feature_scale= "
+        "(conventions.from_coqui_audio(audio, stats=...) takes the file's dictionary).")
+  to_db = own["do_amp_to_db_mel" if representation != "stft" else "do_amp_to_db_linear"]
+  defaults.update(_normalised_db(
+      gain=float(own["spec_gain"]), base=bases[own["log_func"]], amin=1e-8,
+      ref_level_db=float(own["ref_level_db"]), min_level_db=float(own["min_level_db"] or 0),
+      signal_norm=bool(own["signal_norm"]) and not stats,
+      max_norm=1.0 if own["max_norm"] is None else float(own["max_norm"]),
+      symmetric=bool(own["symmetric_norm"]), clip=bool(own["clip_norm"]), to_db=bool(to_db),
+      preset="coqui"))
+  return _build(defaults, fields)
+
+
+def from_coqui_audio(audio, stats=None, **overrides):
+  """The config of a Coqui TTS model from the `audio` section of its `config.json`.
+
+  Args:
+    audio: Mapping of Coqui `BaseAudioConfig` fields (`json.load(f)["audio"]`).
+      Fields that do not change the features (`COQUI_IGNORED`: trimming,
+      loudness normalisation on loading, Griffin-Lim `power` and iterations,
+      pitch) are skipped; others unknown to Coqui's `AudioProcessor` are
+      skipped with a warning.
+    stats: With a `stats_path` and `signal_norm`: the stats file's contents,
+      a mapping with 'mel_mean' and 'mel_std' (`linear_mean` /
+      `linear_std` for `representation='stft'`), or a `(mean, std)` pair.
+    **overrides: Any `SpectrogramConfig` field (e.g. `amin=1e-5` for
+      Coqui TTS before 0.22).
+
+  Returns:
+    A `SpectrogramConfig`, as `coqui(**fields)`.
+
+  Raises:
+    SpecInvError: invalid fields, or a `stats_path` without `stats`.
+
+  Example:
+    >>> audio = json.load(open("config.json"))["audio"]
+    >>> config = from_coqui_audio(audio)
+  """
+  import warnings  # pylint: disable=import-outside-toplevel
+  fields = {}
+  known = set(_COQUI_RENAMES) | set(_COQUI_OWN) | {"sample_rate", "hop_length", "win_length",
+                                                   "preemphasis"}
+  unknown = []
+  for name, value in dict(audio).items():
+    if name in COQUI_IGNORED:
+      continue
+    if name in known:
+      fields[name] = value
+    else:
+      unknown.append(name)
+  if unknown:
+    warnings.warn(f"from_coqui_audio: skipped fields unknown to Coqui's AudioProcessor: "
+                  f"{', '.join(sorted(unknown))}.", UserWarning, stacklevel=2)
+  if stats is not None:
+    representation = overrides.get("representation", "mel")
+    if hasattr(stats, "keys"):
+      prefix = "linear" if representation == "stft" else "mel"
+      missing = [k for k in (f"{prefix}_mean", f"{prefix}_std") if k not in stats]
+      if missing:
+        raise _error(f"from_coqui_audio: the stats lack {', '.join(missing)} (keys: "
+                     f"{', '.join(map(str, stats.keys()))}).")
+      mean, std = stats[f"{prefix}_mean"], stats[f"{prefix}_std"]
+    else:
+      mean, std = stats
+    if fields.get("signal_norm", True):
+      fields.update(feature_mean=mean, feature_scale=std)
+  fields.update(overrides)
+  return coqui(**fields)
+
+
+_KEITHITO_OWN = {"num_freq": None, "frame_length_ms": 50.0, "frame_shift_ms": 12.5,
+                 "min_level_db": -100, "ref_level_db": 20}
+
+
+def keithito(**overrides):
+  """keithito/tacotron: `util/audio.py` `melspectrogram` with `hparams.py`'s defaults.
+
+  `preemphasis` = `scipy.signal.lfilter([1, -0.97], [1], y)`, `librosa.stft`
+  (librosa 0.5: centred, reflect padding, Hann) with n_fft
+  `(num_freq - 1) * 2` = 2048, hop `frame_shift_ms` 12.5 ms = 250, window
+  `frame_length_ms` 50 ms = 1000 at 20 kHz, `librosa.filters.mel(20000, 2048,
+  n_mels=80)` (Slaney, 0 Hz to sample_rate / 2), `20 log10(max(1e-5, M)) -
+  ref_level_db` (20), then `clip((S - min_level_db) / -min_level_db, 0, 1)`
+  (min_level_db -100): values in [0, 1]. `representation='stft'` is its
+  `spectrogram` (Tacotron's linear target, 1025 bins).
+
+  Args:
+    **overrides: keithito's hparams `num_freq`, `frame_length_ms`,
+      `frame_shift_ms`, `min_level_db`, `ref_level_db`, `preemphasis`,
+      `num_mels`, `sample_rate` (hop and window follow the frame
+      durations at that rate), or any `SpectrogramConfig` field.
+
+  Returns:
+    A `SpectrogramConfig` (mel, power 1, dB normalised to [0, 1], clipped,
+    pre-emphasis 0.97).
+  """
+  fields = dict(overrides)
+  _rename(fields, {"num_mels": "n_mels"}, "keithito")
+  own = _take(fields, _KEITHITO_OWN, "keithito")
+  rate = fields.get("sample_rate", 20000)
+  if own["num_freq"] is not None and "n_fft" not in fields:
+    fields["n_fft"] = (int(own["num_freq"]) - 1) * 2
+  defaults = dict(sample_rate=20000, n_fft=2048,
+                  hop_length=int(own["frame_shift_ms"] / 1000 * rate),
+                  win_length=int(own["frame_length_ms"] / 1000 * rate), center=True,
+                  pad_mode="reflect", power=1.0, representation="mel", n_mels=80, fmin=0.0,
+                  mel_scale="slaney", mel_norm="slaney", preemphasis=0.97)
+  defaults.update(_normalised_db(
+      gain=20.0, base=10.0, amin=1e-5, ref_level_db=float(own["ref_level_db"]),
+      min_level_db=float(own["min_level_db"]), signal_norm=True, max_norm=1.0, symmetric=False,
+      clip=True, to_db=True, preset="keithito"))
+  return _build(defaults, fields)
+
+
+_RTVC_RENAMES = {"num_mels": "n_mels", "hop_size": "hop_length", "win_size": "win_length"}
+_RTVC_OWN = {"min_level_db": -100, "ref_level_db": 20, "max_abs_value": 4.0,
+             "symmetric_mels": True, "allow_clipping_in_normalization": True,
+             "signal_normalization": True, "preemphasize": True}
+
+
+def rtvc(**overrides):
+  """CorentinJ/Real-Time-Voice-Cloning: `synthesizer/audio.py` `melspectrogram`, `synthesizer/hparams.py`.
+
+  `preemphasis(wav, 0.97)` (`lfilter([1, -k], [1], wav)`), `librosa.stft(y,
+  n_fft=800, hop_length=200, win_length=800)` (centred, Hann; zero padding
+  under the pinned librosa 0.9.2, reflect under the librosa 0.8 the first
+  models were trained with: pass `pad_mode='reflect'`), 16 kHz,
+  `librosa.filters.mel(16000, 800, n_mels=80, fmin=55, fmax=7600)`,
+  `20 log10(max(10^(min_level_db / 20), M)) - ref_level_db` (20), then
+  `clip(2 * 4 * (S + 100) / 100 - 4, -4, 4)`: values in [-4, 4].
+
+  Args:
+    **overrides: RTVC's hparams `min_level_db`, `ref_level_db`,
+      `max_abs_value`, `symmetric_mels`, `allow_clipping_in_normalization`,
+      `signal_normalization`, `preemphasize`, `preemphasis`, `num_mels`,
+      `hop_size`, `win_size`, `n_fft`, `fmin`, `fmax`, `sample_rate`, or
+      any `SpectrogramConfig` field.
+
+  Returns:
+    A `SpectrogramConfig` (mel, power 1, dB normalised to [-4, 4], clipped,
+    pre-emphasis 0.97).
+  """
+  fields = dict(overrides)
+  _rename(fields, _RTVC_RENAMES, "rtvc")
+  own = _take(fields, _RTVC_OWN, "rtvc")
+  defaults = dict(sample_rate=16000, n_fft=800, hop_length=200, win_length=800, center=True,
+                  pad_mode="constant", power=1.0, representation="mel", n_mels=80, fmin=55.0,
+                  fmax=7600.0, mel_scale="slaney", mel_norm="slaney", preemphasis=0.97)
+  if not own["preemphasize"]:
+    defaults["preemphasis"] = 0.0
+  min_level_db = float(own["min_level_db"])
+  defaults.update(_normalised_db(
+      gain=20.0, base=10.0, amin=10.0 ** (min_level_db / 20.0),
+      ref_level_db=float(own["ref_level_db"]), min_level_db=min_level_db,
+      signal_norm=bool(own["signal_normalization"]), max_norm=float(own["max_abs_value"]),
+      symmetric=bool(own["symmetric_mels"]), clip=bool(own["allow_clipping_in_normalization"]),
+      to_db=True, preset="rtvc"))
+  if not own["signal_normalization"]:
+    # RTVC subtracts ref_level_db even without normalisation.
+    defaults["ref"] = 10.0 ** (float(own["ref_level_db"]) / 20.0)
+  return _build(defaults, fields)
+
+
 _REGISTRY = {
     "librosa": librosa, "torchaudio": torchaudio, "tf_signal": tf_signal, "hifigan": hifigan,
     "tacotron2": tacotron2, "whisper": whisper, "vocos": vocos, "espnet": espnet,
+    "coqui": coqui, "keithito": keithito, "rtvc": rtvc,
 }
 _REGISTRY["tensorflowtts"] = tensorflowtts
 NAMES = tuple(_REGISTRY)

@@ -4,6 +4,8 @@ Kept free of TensorFlow so the command line can reject a bad file in a
 fraction of a second, before paying for TensorFlow's import.
 """
 
+import warnings
+
 import numpy as np
 
 from tfspecinv.errors import SpecInvError
@@ -49,10 +51,31 @@ def check_spectrogram(array, config):
   features = array.shape[feature_axis]
   if features != config.n_features:
     raise SpecInvError(_feature_mismatch(array.shape, features, array.shape[frame_axis], config))
-  if config.scale == "linear" and config.representation != "mfcc" and (array < 0).any():
+  plain = (config.affine_scale, config.affine_offset) == (1.0, 0.0) and config.feature_mean is None
+  if config.clip_range is not None:
+    _warn_about_clipping(array, config)
+  if (config.scale == "linear" and plain and config.representation != "mfcc" and
+      (array < 0).any()):
     raise SpecInvError(
         f"the spectrogram has negative values (min {array.min():g}) but scale='linear' means "
         "magnitudes or powers, which are >= 0; set scale='db'/'log' if it is log-scaled.")
+
+
+# Share of values on the upper clip bound from which a warning is given.
+_CLIPPED_SHARE = 0.05
+
+
+def _warn_about_clipping(array, config):
+  """Warn when many values sit on the upper `clip_range` bound (their level is unknown)."""
+  low, high = config.clip_range
+  share = float(np.mean(array >= high - 1e-6 * (high - low)))
+  if share >= _CLIPPED_SHARE:
+    warnings.warn(
+        f"{share:.0%} of the values sit on the upper clip bound {high:g}: the source was louder "
+        "than the range holds, so their level is only known to be at least that (the "
+        "reconstruction treats them as lower bounds); if the clip was not in the recipe, check "
+        "the normalisation (e.g. ref_level_db, min_level_db, max_norm).", UserWarning,
+        stacklevel=3)
 
 
 def _feature_mismatch(shape, features, other, config):
