@@ -175,3 +175,20 @@ def test_stats_feature_count_checked_in_python(tmp_path):
                                                     stats=str(tmp_path / "s.npy")))
   with pytest.raises(SpecInvError, match=r"100 features but the spectrogram has 80"):
     jobs.build_config(settings)
+
+
+def test_coqui_config_with_stats_path(tmp_path):
+  audio = {"fft_size": 1024, "win_length": 1024, "hop_length": 256, "sample_rate": 22050,
+           "num_mels": 80, "mel_fmin": 0.0, "mel_fmax": 8000.0, "spec_gain": 20.0,
+           "signal_norm": True, "stats_path": "scale_stats.npy", "preemphasis": 0.0}
+  config = tmp_path / "config.json"
+  config.write_text(json.dumps({"model": "glow_tts", "audio": audio}))
+  with pytest.raises(jobs.UsageError, match=r"stats_path scale_stats.npy, a pickled dict.*"
+                                            r"np.stack\(\[d\['mel_mean'\], d\['mel_std'\]\]\)"):
+    jobs.read_model_files(jobs.JobSettings(model_config=str(config), quiet=True))
+  rng = np.random.default_rng(2)
+  mean, std = rng.normal(-30, 5, 80), rng.uniform(5, 15, 80)
+  np.save(tmp_path / "stats.npy", np.stack([mean, std]))
+  settings = jobs.read_model_files(jobs.JobSettings(model_config=str(config), quiet=True,
+                                                    stats=str(tmp_path / "stats.npy")))
+  assert jobs.build_config(settings) == conventions.from_coqui_audio(audio, stats=(mean, std))

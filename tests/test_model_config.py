@@ -259,3 +259,51 @@ def test_missing_file_and_missing_pyyaml(tmp_path, monkeypatch):
   # A .yaml holding JSON still reads without PyYAML.
   found = model_config.read_model_config(_write(tmp_path, "h.yaml", json.dumps(HIFIGAN_V1)))
   assert found.kind == "hifigan" and not math.isnan(dict(found.fields)["fmin"])
+
+
+# Coqui TTS: the `audio` section of a released model's config.json
+# (tts_models/en/ljspeech/tacotron2-DDC), as `BaseAudioConfig` writes it.
+COQUI_AUDIO = {
+    "fft_size": 1024, "win_length": 1024, "hop_length": 256, "frame_shift_ms": None,
+    "frame_length_ms": None, "stft_pad_mode": "reflect", "sample_rate": 22050,
+    "resample": False, "preemphasis": 0.0, "ref_level_db": 20, "do_sound_norm": False,
+    "log_func": "np.log10", "do_trim_silence": True, "trim_db": 60, "do_rms_norm": False,
+    "db_level": None, "power": 1.5, "griffin_lim_iters": 60, "num_mels": 80, "mel_fmin": 0.0,
+    "mel_fmax": 8000.0, "spec_gain": 1.0, "do_amp_to_db_linear": True, "do_amp_to_db_mel": True,
+    "pitch_fmax": 640.0, "pitch_fmin": 1.0, "signal_norm": False, "min_level_db": -100,
+    "symmetric_norm": True, "max_norm": 4.0, "clip_norm": True, "stats_path": None,
+}
+
+
+@pytest.mark.parametrize("changes", [dict(), dict(signal_norm=True, spec_gain=20.0,
+                                                  preemphasis=0.97, sample_rate=16000,
+                                                  mel_fmax=7600.0)],
+                         ids=["tacotron2-DDC", "normalised_preemphasis_16k"])
+def test_coqui_config_json_is_from_coqui_audio(tmp_path, changes):
+  audio = dict(COQUI_AUDIO, **changes)
+  path = _write(tmp_path, "config.json", {"model": "tacotron2", "run_name": "ljspeech-ddc",
+                                          "audio": audio})
+  found = model_config.read_model_config(path)
+  assert (found.kind, found.convention, found.missing_stats_file) == ("coqui", "coqui", None)
+  assert _config(found) == conventions.from_coqui_audio(audio)
+  assert "n_fft" not in dict(found.fields)  # The preset's default: not listed.
+
+
+def test_coqui_stats_path_needs_stats(tmp_path):
+  audio = dict(COQUI_AUDIO, signal_norm=True, stats_path="/data/scale_stats.npy")
+  found = model_config.read_model_config(_write(tmp_path, "config.json", {"audio": audio}))
+  assert found.missing_stats_file == "/data/scale_stats.npy"
+  rng = np.random.default_rng(1)
+  mean, std = rng.normal(-30, 5, 80), rng.uniform(5, 15, 80)
+  expected = conventions.from_coqui_audio(audio, stats=(mean, std))
+  got = conventions.make(found.convention, **dict(found.fields), feature_mean=tuple(mean),
+                         feature_scale=tuple(std))
+  assert got == expected
+
+
+def test_coqui_missing_audio_fields(tmp_path):
+  audio = {k: v for k, v in COQUI_AUDIO.items() if k != "fft_size"}
+  path = _write(tmp_path, "config.json", {"audio": audio})
+  with pytest.raises(SpecInvError, match=r"Coqui config.json \(audio\) lacks the audio "
+                                         r"field\(s\) fft_size"):
+    model_config.read_model_config(path)
