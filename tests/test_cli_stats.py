@@ -192,3 +192,17 @@ def test_coqui_config_with_stats_path(tmp_path):
   settings = jobs.read_model_files(jobs.JobSettings(model_config=str(config), quiet=True,
                                                     stats=str(tmp_path / "stats.npy")))
   assert jobs.build_config(settings) == conventions.from_coqui_audio(audio, stats=(mean, std))
+
+
+def test_beam_bad_stats_file_is_one_line_and_status_1(tftts):
+  pytest.importorskip("apache_beam")
+  folder = tftts[0]
+  _bad_files(folder)
+  process = subprocess.run(
+      [sys.executable, "-m", "tfspecinv.beam", "--input=mel.npy", "--output=beam_out/",
+       "--convention=tensorflowtts", "--stats=transposed.npy"], cwd=folder, capture_output=True,
+      text=True, timeout=300, env={**os.environ, "PYTHONPATH": ROOT})
+  assert process.returncode == 1, process.stderr
+  assert process.stderr.strip().splitlines()[-1].startswith(
+      "error: transposed.npy: the array has shape (80, 2)")
+  assert not (folder / "beam_out").exists()

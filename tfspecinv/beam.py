@@ -39,6 +39,7 @@ from apache_beam.utils import timestamp
 from apache_beam.utils import windowed_value
 
 from tfspecinv import jobs
+from tfspecinv.errors import SpecInvError
 
 __all__ = ["InvertSpectrograms", "run", "main", "MANIFEST", "DEAD_LETTER"]
 
@@ -437,6 +438,9 @@ def main(argv=None):
   except (jobs.UsageError, flags.Error) as error:
     print(f"usage error: {error}", file=sys.stderr)
     sys.exit(2)
+  except SpecInvError as error:  # A bad --stats / --model_config file: one line, status 1.
+    print(f"error: {error}", file=sys.stderr)
+    sys.exit(1)
   sys.exit(1 if counts["failed"] else 0)
 
 
