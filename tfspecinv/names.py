@@ -114,9 +114,10 @@ def _safe_stem(name, extension):
   # Lone surrogates (undecodable bytes in a listed file name) cannot be encoded: '?' -> '_'.
   name = unicodedata.normalize("NFC", str(name)).encode("utf-8", "replace").decode("utf-8")
   parts = [p for p in re.split(r"[/\\]", name) if p not in ("", ".", "..")]
-  stem = _UNSAFE.sub("_", "_".join(parts)).lstrip(". ").rstrip(". ")
+  stem = _UNSAFE.sub("_", "_".join(parts)).rstrip(". ")
   if extension and stem.lower().endswith(extension.lower()):
     stem = stem[:-len(extension)].rstrip(". ")
+  stem = stem.lstrip(". ")
   if _RESERVED.fullmatch(stem):
     stem = "_" + stem
   if len(stem.encode("utf-8")) > MAX_STEM_BYTES:
