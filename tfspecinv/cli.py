@@ -216,7 +216,7 @@ def _load_all(settings, pairs, folder, failures):
       items.append(item)
     except SpecInvError as error:
       if not folder:
-        raise
+        raise _naming(source, error) from None
       failures.append((source, str(error)))
   return items
 

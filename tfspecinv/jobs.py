@@ -113,7 +113,8 @@ flags.DEFINE_enum("init", "auto", ["auto", "pghi", "random", "zeros", "pghi+zero
 flags.DEFINE_integer("seed", 0, "Seed of the random initial phase.")
 flags.DEFINE_boolean("jit", None, "Run L-BFGS as one XLA loop (--jit) or in TensorFlow's "
                      "executor (--nojit). Default: XLA from 100 iterations, as in the defaults.")
-flags.DEFINE_integer("batch_size", 1, "Equal-shaped inputs of a folder reconstructed together.",
+flags.DEFINE_integer("batch_size", 1, "Inputs of a folder or TFRecord file reconstructed "
+                     "together: up to this many of one shape, config and output length.",
                      lower_bound=1)
 flags.DEFINE_integer("block_frames", None, "Long audio: reconstruct in overlapping blocks of "
                      "this many frames, streaming to the output in bounded memory. Default: "
