@@ -48,7 +48,7 @@ FLAGS = flags.FLAGS
 
 MANIFEST, DEAD_LETTER = "manifest.jsonl", "dead_letter.jsonl"
 NAMESPACE = "tfspecinv"
-_DEAD, _SKIPPED = "dead", "skipped"
+_DEAD, _SKIPPED, _NAMES = "dead", "skipped", "names"
 _TEMPORARY_PREFIX = ".tfspecinv-beam-"
 _UNCOMPRESSED = CompressionTypes.UNCOMPRESSED
 
@@ -108,6 +108,9 @@ class _LoadItems(beam.DoFn):
       if kind == "tfrecord":
         items = self._records(path)
       else:
+        # A file's name is taken even if it fails to load, as main.py does with a folder,
+        # so fixing it later does not move another input's output.
+        yield beam.pvalue.TaggedOutput(_NAMES, (path, _stem(path)))
         items = [self._load(path)]
     except Exception as error:  # pylint: disable=broad-except
       self._failed.inc()
@@ -124,7 +127,7 @@ class _LoadItems(beam.DoFn):
       except SpecInvError as error:  # Name the input, not its local copy.
         raise SpecInvError(str(error).replace(local, path)) from None
     item.source = path
-    item.name = os.path.splitext(os.path.basename(path))[0]
+    item.name = _stem(path)
     return _checked(self._settings, item)
 
   def _records(self, path):
@@ -132,7 +135,8 @@ class _LoadItems(beam.DoFn):
     jobs.import_tensorflow_quietly(self._settings.verbosity)
     with _local_copy(path) as local:
       records = jobs.tfrecord_items(self._settings, local, "", source=path)
-    results = []
+    results = [beam.pvalue.TaggedOutput(_NAMES, (item.source, item.name))
+               for item in records.items]  # Every parsed record's name, as main.py.
     for source, message in records.failures:
       self._failed.inc()
       results.append(_dead(source, jobs.data_error(message)))
@@ -144,6 +148,10 @@ class _LoadItems(beam.DoFn):
         self._failed.inc()
         results.append(_dead(item.source, error))
     return results
+
+
+def _stem(path):
+  return os.path.splitext(os.path.basename(path))[0]
 
 
 def _name_outputs(entries):
@@ -334,10 +342,9 @@ class InvertSpectrograms(beam.PTransform):
     loaded = (files.paths
               | "Spread" >> beam.Reshuffle()
               | "Load" >> beam.ParDo(_LoadItems(self._settings, self._output_dir))
-              .with_outputs(_DEAD, main="items"))
+              .with_outputs(_DEAD, _NAMES, main="items"))
     # One naming pass over the whole job (names only, not the arrays): safe, distinct names.
-    file_names = (loaded.items
-                  | "Names" >> beam.Map(lambda item: (item.source, item.name))
+    file_names = (loaded[_NAMES]
                   | "AllNames" >> beam.combiners.ToList()
                   | "NameOutputs" >> beam.FlatMap(_name_outputs))
     named = (loaded.items
