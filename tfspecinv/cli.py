@@ -195,6 +195,8 @@ def _load_all(settings, pairs, folder, failures):
   if io_lib.input_kind(pairs[0][0]) == "tfrecord" and not os.path.isdir(pairs[0][0]):
     jobs.import_tensorflow_quietly(settings.verbosity)
     records = jobs.tfrecord_items(settings, *pairs[0])
+    if not records.items and len(records.failures) == 1:  # Nothing readable: one error line.
+      raise jobs.data_error(records.failures[0][1])
     failures.extend(records.failures)
     pairs[:] = ([(item.source, item.output) for item in records.items] +
                 [(source, None) for source, _ in records.failures])
