@@ -26,7 +26,9 @@ from absl import flags
 from tfspecinv import conventions
 
 __all__ = ["JobSettings", "Item", "UsageError", "build_config", "load_item", "tfrecord_items",
-           "Records", "split_source", "source_order", "output_files", "check_array_item", "effective_length", "group_key", "group_items", "reconstruct_items", "levels", "gain_for",
+           "check_array_item", "group_items", "reconstruct_items", "levels", "gain_for",
+           "Records", "split_source", "source_order", "output_files", "effective_length",
+           "group_key",
            "write_output", "encode_audio", "measure", "warn_about_fit", "block_frames",
            "import_tensorflow_quietly", "say"]
 
