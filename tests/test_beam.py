@@ -233,3 +233,45 @@ def test_settings_are_frozen_and_picklable():
   with pytest.raises(dataclasses.FrozenInstanceError):
     settings.batch_size = 1  # pytype: disable=not-writable
   assert jobs.build_config(settings).n_mels == 80
+
+
+def test_names_from_data_stay_inside_and_a_corrupt_record_is_a_dead_letter(inputs, tmp_path):
+  """Record names '../escaped', an absolute path and 'dup' twice, a damaged record, and two
+  files of one stem from two folders: safe, distinct names (as main.py gives them)."""
+  from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
+  mel = np.load(inputs / "clip00.npy")
+  records = tmp_path / "in" / "mels.tfrecord"
+  records.parent.mkdir()
+  absolute = tmp_path / "abs"
+  io_lib.write_tfrecord(str(records), [mel] * 5,
+                        names=["../escaped", str(absolute), "dup", "dup", "bad"])
+  data, offset = bytearray(records.read_bytes()), 0
+  for _ in range(4):
+    offset += 16 + int.from_bytes(data[offset:offset + 8], "little")
+  data[offset + 60] ^= 0x55  # Record 4's data no longer match their checksum.
+  records.write_bytes(bytes(data))
+  for folder in ("a", "b", "c"):
+    (tmp_path / folder).mkdir()
+    np.save(tmp_path / folder / "clip.npy", mel)
+  # a/clip.npy is broken: it still holds its name, so fixing it later moves no other output.
+  (tmp_path / "a" / "clip.npy").write_bytes((tmp_path / "b" / "clip.npy").read_bytes()[:100])
+  out = tmp_path / "out" / "wavs"
+  command = [sys.executable, "-m", "tfspecinv.beam", f"--input={records},{tmp_path}/*/clip.npy",
+             f"--output={out}", *FLAGS]
+  process = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+  assert process.returncode == 1, process.stderr
+  absolute_file = str(absolute).strip("/").replace("/", "_") + ".wav"
+  assert _wavs(out) == sorted(["escaped.wav", absolute_file, "dup.wav", "dup-2.wav",
+                               "clip-2.wav", "clip-3.wav"])
+  assert sorted(os.listdir(tmp_path)) == ["a", "b", "c", "in", "out"]  # Nothing at abs.
+  assert sorted(os.listdir(tmp_path / "out")) == ["wavs"]
+  dead = _read_lines(out / "dead_letter.jsonl")
+  assert [d["input"] for d in dead] == [f"{tmp_path}/a/clip.npy", f"{records}[4]"]
+  assert "corrupt" in dead[1]["reason"]
+  rows = {row["input"]: (row["name"], os.path.basename(row["output"]))
+          for row in _read_lines(out / "manifest.jsonl")}
+  assert rows == {f"{tmp_path}/b/clip.npy": ("clip", "clip-2.wav"),
+                  f"{tmp_path}/c/clip.npy": ("clip", "clip-3.wav"),
+                  f"{records}[0]": ("../escaped", "escaped.wav"),
+                  f"{records}[1]": (str(absolute), absolute_file),
+                  f"{records}[2]": ("dup", "dup.wav"), f"{records}[3]": ("dup", "dup-2.wav")}

@@ -191,7 +191,7 @@ def test_folder_continues_past_a_bad_file(tmp_path, librosa_mel):
   process = _run(f"--input={folder}", f"--output={out}", *MEL_FLAGS, "--lbfgs_iters=10",
                  "--batch_size=2")
   assert process.returncode == 1
-  assert sorted(os.listdir(out)) == ["a.wav", "b.wav"]
+  assert sorted(os.listdir(out)) == ["a.wav", "b.wav", "manifest.jsonl"]
   assert "1 of 3 inputs failed" in process.stderr and "c.npy" in process.stderr
   _no_traceback(process)
 
@@ -205,7 +205,7 @@ def test_tfrecord_file_of_spectrograms_into_a_folder(tmp_path, librosa_mel):
   process = _run(f"--input={path}", f"--output={out}", *MEL_FLAGS, "--lbfgs_iters=10",
                  "--batch_size=2")
   assert process.returncode == 1
-  assert sorted(os.listdir(out)) == ["first.wav", "second.wav"]
+  assert sorted(os.listdir(out)) == ["first.wav", "manifest.jsonl", "second.wav"]
   assert "1 of 3 inputs failed" in process.stderr and "[2]" in process.stderr
   assert soundfile.info(str(out / "first.wav")).frames == 39 * 256
   _no_traceback(process)
@@ -332,3 +332,90 @@ def test_auto_method_is_the_default_and_reported(tmp_path):
   assert data["method"] == "lbfgs" and data["gl_iterations"] == 500
   assert data["lbfgs_iterations"] == 50
   assert data["quality"]["spectral_convergence_db"] < -30
+
+
+def _tiny_mels(mel, count, frames=20):
+  return [np.ascontiguousarray(mel[:, i * frames:(i + 1) * frames]) for i in range(count)]
+
+
+def _corrupt_record(path, index, at=40):
+  """Flip a byte inside record `index`'s data (its checksum then fails)."""
+  data, offset = bytearray(path.read_bytes()), 0
+  for _ in range(index):
+    offset += 16 + int.from_bytes(data[offset:offset + 8], "little")
+  data[offset + 12 + at] ^= 0x55
+  path.write_bytes(bytes(data))
+
+
+def test_record_names_stay_inside_the_output_folder(tmp_path, librosa_mel):
+  """Names from the data: '../escaped', an absolute path, and one name twice."""
+  from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
+  _, mel, _ = librosa_mel
+  source, out = tmp_path / "in" / "mels.tfrecord", tmp_path / "out" / "wavs"
+  source.parent.mkdir()
+  absolute = tmp_path / "abs"
+  io_lib.write_tfrecord(str(source), _tiny_mels(mel, 4),
+                        names=["../escaped", str(absolute), "dup", "dup"])
+  process = _run(f"--input={source}", f"--output={out}", *MEL_FLAGS, "--gl_iters=4",
+                 "--lbfgs_iters=3", "--batch_size=4", "--quiet")
+  assert process.returncode == 0, process.stderr
+  _no_traceback(process)
+  absolute_file = str(absolute).strip("/").replace("/", "_") + ".wav"
+  assert sorted(os.listdir(out)) == sorted(
+      ["escaped.wav", absolute_file, "dup.wav", "dup-2.wav", "manifest.jsonl"])
+  assert sorted(os.listdir(tmp_path / "out")) == ["wavs"]  # Nothing beside the folder,
+  assert sorted(os.listdir(tmp_path)) == ["in", "out"]     # nor at the absolute path.
+  rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+  assert [(row["input"], row["name"], os.path.basename(row["output"]), row["status"])
+          for row in rows] == [
+              (f"{source}[0]", "../escaped", "escaped.wav", "written"),
+              (f"{source}[1]", str(absolute), absolute_file, "written"),
+              (f"{source}[2]", "dup", "dup.wav", "written"),
+              (f"{source}[3]", "dup", "dup-2.wav", "written")]
+  for row in rows:
+    assert soundfile.info(row["output"]).frames == 19 * 256
+
+
+def test_batch_keeps_each_items_length(tmp_path):
+  """Two wavs of 22050 and 22250 samples (44 frames each) in one --batch_size=2 run."""
+  y, sr = soundfile.read(SAMPLE, dtype="float32")
+  folder, out = tmp_path / "wavs", tmp_path / "out"
+  folder.mkdir()
+  soundfile.write(folder / "a.wav", y[:22050], sr, subtype="FLOAT")
+  soundfile.write(folder / "b.wav", y[5000:5000 + 22250], sr, subtype="FLOAT")
+  process = _run(f"--input={folder}", f"--output={out}", "--batch_size=2", "--gl_iters=4",
+                 "--lbfgs_iters=3", "--quiet")
+  assert process.returncode == 0, process.stderr
+  assert soundfile.info(str(out / "a.wav")).frames == 22050
+  assert soundfile.info(str(out / "b.wav")).frames == 22250
+
+
+def test_a_corrupt_record_does_not_stop_the_file(tmp_path, librosa_mel):
+  from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
+  _, mel, _ = librosa_mel
+  source, out = tmp_path / "mels.tfrecord", tmp_path / "wavs"
+  io_lib.write_tfrecord(str(source), _tiny_mels(mel, 3), names=["a", "b", "c"])
+  _corrupt_record(source, 1)
+  process = _run(f"--input={source}", f"--output={out}", *MEL_FLAGS, "--gl_iters=4",
+                 "--lbfgs_iters=3", "--batch_size=2", "--quiet")
+  assert process.returncode == 1, process.stderr
+  _no_traceback(process)
+  assert sorted(os.listdir(out)) == ["a.wav", "c.wav", "manifest.jsonl"]
+  lines = process.stderr.strip().splitlines()
+  assert lines[0] == "1 of 3 inputs failed:", process.stderr
+  assert len(lines) == 2 and lines[1].startswith(f"  {source}[1]: TFRecord record 1 ")
+  assert "corrupt" in lines[1], process.stderr
+  rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+  assert [row["status"] for row in rows] == ["written", "failed", "written"]
+
+
+@pytest.mark.parametrize("content", [b"not a zip file at all", b"PK\x03\x04" + b"\x00" * 40])
+def test_a_corrupt_npz_names_the_file(tmp_path, content):
+  bad, out = tmp_path / "mel.npz", tmp_path / "o.wav"
+  bad.write_bytes(content)
+  process = _run(f"--input={bad}", f"--output={out}")
+  assert process.returncode == 1
+  assert process.stderr.startswith(f"error: {bad}: cannot read the array ("), process.stderr
+  assert len(process.stderr.strip().splitlines()) == 1, process.stderr
+  _no_traceback(process)
+  assert os.listdir(tmp_path) == ["mel.npz"]

@@ -128,3 +128,117 @@ def test_truncated_tfrecord_is_a_clear_error(tmp_path):
   path.write_bytes(path.read_bytes()[:-20])
   with pytest.raises(SpecInvError, match="record 1: the file is corrupt or truncated"):
     list(io_lib.read_tfrecord(str(path)))
+
+
+def _record_offsets(data):
+  offsets, offset = [], 0
+  while offset < len(data):
+    offsets.append(offset)
+    offset += 16 + int.from_bytes(data[offset:offset + 8], "little")
+  return offsets
+
+
+def test_a_damaged_record_is_reported_and_the_rest_read(tmp_path):
+  """One bad record no longer fails the file: data, header and truncation damage."""
+  path = tmp_path / "mels.tfrecord"
+  io_lib.write_tfrecord(str(path), [np.full((4, 5), i, np.float32) for i in range(5)],
+                        names=list("abcde"))
+  clean = path.read_bytes()
+  offsets = _record_offsets(clean)
+  assert len(offsets) == 5
+
+  def entries(data):
+    path.write_bytes(bytes(data))
+    return [(e.index, e.name, None if e.error else float(e.spectrogram[0, 0]),
+             str(e.error) if e.error else None) for e in io_lib.iter_tfrecord(str(path))]
+
+  data = bytearray(clean)
+  data[offsets[2] + 12 + 20] ^= 0x01  # Record 2's data: its CRC-32C no longer matches.
+  got = entries(data)
+  assert [g[:3] for g in got] == [(0, "a", 0.0), (1, "b", 1.0), (2, None, None), (3, "d", 3.0),
+                                  (4, "e", 4.0)]
+  assert got[2][3].startswith(f"{path}: TFRecord record 2 (bytes {offsets[2]} to ")
+  with pytest.raises(SpecInvError, match="record 2 .* is corrupt"):
+    list(io_lib.read_tfrecord(str(path)))  # The strict reader stops there.
+  data = bytearray(clean)
+  data[offsets[3] + 1] ^= 0x01  # Record 3's length: nothing after it can be located.
+  got = entries(data)
+  assert [g[:3] for g in got] == [(0, "a", 0.0), (1, "b", 1.0), (2, "c", 2.0), (3, None, None)]
+  assert f"record header at byte {offsets[3]} is damaged" in got[3][3]
+  got = entries(clean[:-7])  # Cut inside record 4.
+  assert [g[0] for g in got if g[3] is None] == [0, 1, 2, 3]
+  assert "record 4" in got[4][3] and "the records before it are read" in got[4][3]
+  got = entries(b"\x00" * 5 + clean)  # Not a TFRecord file from the start.
+  assert len(got) == 1 and "record 0: the file is corrupt" in got[0][3]
+
+
+def test_masked_crc32c_matches_tensorflows_writer(tmp_path):
+  """Our checksum against the one TensorFlow's writer stored, and CRC-32C's check value."""
+  path = tmp_path / "x.tfrecord"
+  io_lib.write_tfrecord(str(path), [np.arange(7.0), np.ones((3, 3))])
+  data = path.read_bytes()
+  for offset in _record_offsets(data):
+    length = int.from_bytes(data[offset:offset + 8], "little")
+    payload = data[offset + 12:offset + 12 + length]
+    stored = int.from_bytes(data[offset + 12 + length:offset + 16 + length], "little")
+    assert io_lib._masked_crc32c(payload) == stored  # pylint: disable=protected-access
+  # Unmasked CRC-32C of "123456789" is 0xE3069283 (RFC 3720, B.4); unmask and compare.
+  masked = io_lib._masked_crc32c(b"123456789")  # pylint: disable=protected-access
+  rotated = (masked - 0xA282EAD8) & 0xFFFFFFFF
+  assert ((rotated >> 17) | (rotated << 15)) & 0xFFFFFFFF == 0xE3069283
+
+
+def test_odd_records_are_errors_naming_the_file(tmp_path):
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  path = str(tmp_path / "odd.tfrecord")
+  examples = [
+      {"spectrogram": tf.train.Feature(float_list=tf.train.FloatList(value=[1.0] * 6)),
+       "shape": tf.train.Feature(int64_list=tf.train.Int64List(value=[-2, -3])),
+       "name": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"\xff\xfe"]))},
+      {"spectrogram": tf.train.Feature(float_list=tf.train.FloatList(value=[1.0] * 6)),
+       "shape": tf.train.Feature(int64_list=tf.train.Int64List(value=[2, 3])),
+       "name": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"\xff\xfe"]))},
+  ]
+  with tf.io.TFRecordWriter(path) as writer:
+    for fields in examples:
+      writer.write(tf.train.Example(features=tf.train.Features(feature=fields))
+                   .SerializeToString())
+    writer.write(b"not an Example \xff\xff")
+  first, second, third = io_lib.iter_tfrecord(path)
+  assert "sizes >= 0" in str(first.error) and str(first.error).startswith(path)
+  assert second.error is None and second.name == "\ufffd\ufffd"  # Undecodable: replaced.
+  assert "record 2 is not a tf.train.Example" in str(third.error)
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.ones((4, 5), np.complex64), "complex; save magnitudes"),
+    (np.array([["a", "b"]]), "not numbers"),
+    (np.zeros(3, dtype=[("x", "f4"), ("y", "f4")]), "not numbers"),
+])
+def test_arrays_that_are_not_real_numbers(tmp_path, array, message):
+  path = tmp_path / "odd.npy"
+  np.save(path, array)
+  with pytest.raises(SpecInvError, match=message) as error:
+    io_lib.read_array(str(path))
+  assert str(error.value).startswith(str(path))
+
+
+def test_a_corrupt_npz_names_the_file(tmp_path):
+  path = tmp_path / "mel.npz"
+  np.savez(path, mel=np.ones((4, 5)))
+  data = bytearray(path.read_bytes())
+  data[30:34] = b"\xff\xff\xff\xff"  # The member's name in its local header.
+  path.write_bytes(bytes(data))
+  with pytest.raises(SpecInvError, match=r"cannot read array 'mel' \(BadZipFile: ") as error:
+    io_lib.read_array(str(path))
+  assert str(error.value).startswith(str(path))
+
+
+def test_audio_with_nan_samples_is_refused(tmp_path):
+  path = tmp_path / "nan.wav"
+  samples = np.zeros(100, np.float32)
+  samples[7] = np.nan
+  soundfile.write(str(path), samples, 8000, subtype="FLOAT")
+  with pytest.raises(SpecInvError, match="1 NaN or infinite sample") as error:
+    io_lib.read_audio(str(path))
+  assert str(error.value).startswith(str(path))

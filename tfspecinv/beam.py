@@ -8,9 +8,11 @@ Takes the command line's flags (`tfspecinv.jobs`, the same definitions and the
 same per-item work as `main.py`); every other argument is a Beam pipeline
 option (`--runner`, `--project`, ...). Needs `pip install -e ".[beam]"`.
 
-Into `--output` go one wav per input (per record of a TFRecord file), written
+Into `--output` go one wav per input (per record of a TFRecord file), named
+by `jobs.output_files` (safe, distinct names, as main.py names them), written
 under a temporary name and renamed, so a retried or killed bundle never leaves
-a partial wav; `manifest.jsonl` (one line per output: input, output, status
+a partial wav; `manifest.jsonl` (one line per output: input, name (the record
+or file name the output's name came from), output, status
 'written' or 'skipped', duration_seconds, seconds, spectral_convergence_db of
 the written file) and `dead_letter.jsonl` (`{"input": ..., "reason": ...}` per
 input that failed; the job goes on). Outputs that exist are skipped unless
@@ -47,7 +49,7 @@ FLAGS = flags.FLAGS
 
 MANIFEST, DEAD_LETTER = "manifest.jsonl", "dead_letter.jsonl"
 NAMESPACE = "tfspecinv"
-_DEAD, _SKIPPED = "dead", "skipped"
+_DEAD, _SKIPPED, _NAMES = "dead", "skipped", "names"
 _TEMPORARY_PREFIX = ".tfspecinv-beam-"
 _UNCOMPRESSED = CompressionTypes.UNCOMPRESSED
 
@@ -93,12 +95,11 @@ class _MatchFiles(beam.DoFn):
 
 
 class _LoadItems(beam.DoFn):
-  """A path -> its items (one, or one per TFRecord record); skips existing outputs."""
+  """A path -> its items (one, or one per TFRecord record), their outputs not yet named."""
 
   def __init__(self, settings, output_dir):
     self._settings = settings
     self._output_dir = output_dir
-    self._skipped = beam.metrics.Metrics.counter(NAMESPACE, "skipped")
     self._failed = beam.metrics.Metrics.counter(NAMESPACE, "failed")
 
   def process(self, path):
@@ -108,48 +109,39 @@ class _LoadItems(beam.DoFn):
       if kind == "tfrecord":
         items = self._records(path)
       else:
-        stem = os.path.splitext(os.path.basename(path))[0]
-        output = FileSystems.join(self._output_dir, stem + ".wav")
-        if self._exists(output):
-          yield self._skip(path, output)
-          return
-        items = [self._load(path, output)]
+        # A file's name is taken even if it fails to load, as main.py does with a folder,
+        # so fixing it later does not move another input's output.
+        yield beam.pvalue.TaggedOutput(_NAMES, (path, _stem(path)))
+        items = [self._load(path)]
     except Exception as error:  # pylint: disable=broad-except
       self._failed.inc()
       yield _dead(path, error)
       return
     yield from items
 
-  def _exists(self, output):
-    return not self._settings.overwrite and FileSystems.exists(output)
-
-  def _skip(self, source, output):
-    self._skipped.inc()
-    return beam.pvalue.TaggedOutput(_SKIPPED, {"input": source, "output": output,
-                                               "status": "skipped"})
-
-  def _load(self, path, output):
+  def _load(self, path):
     """One file's item (read through a local copy when the path is remote)."""
     from tfspecinv.errors import SpecInvError  # pylint: disable=import-outside-toplevel
     with _local_copy(path) as local:
       try:
-        item = jobs.load_item(self._settings, local, output)
+        item = jobs.load_item(self._settings, local, None)
       except SpecInvError as error:  # Name the input, not its local copy.
         raise SpecInvError(str(error).replace(local, path)) from None
     item.source = path
+    item.name = _stem(path)
     return _checked(self._settings, item)
 
   def _records(self, path):
-    """The items of a TFRecord file, skipped and failed records as tagged outputs."""
+    """The items of a TFRecord file, failed records as dead letters."""
     jobs.import_tensorflow_quietly(self._settings.verbosity)
     with _local_copy(path) as local:
-      items = jobs.tfrecord_items(self._settings, local, self._output_dir, source=path)
-    results = []
-    for item in items:
-      item.output = FileSystems.join(self._output_dir, os.path.basename(item.output))
-      if self._exists(item.output):
-        results.append(self._skip(item.source, item.output))
-        continue
+      records = jobs.tfrecord_items(self._settings, local, "", source=path)
+    results = [beam.pvalue.TaggedOutput(_NAMES, (item.source, item.name))
+               for item in records.items]  # Every parsed record's name, as main.py.
+    for source, message in records.failures:
+      self._failed.inc()
+      results.append(_dead(source, jobs.data_error(message)))
+    for item in records.items:
       try:
         jobs.check_array_item(self._settings, item)
         results.append(_checked(self._settings, item))
@@ -157,6 +149,33 @@ class _LoadItems(beam.DoFn):
         self._failed.inc()
         results.append(_dead(item.source, error))
     return results
+
+
+def _stem(path):
+  return os.path.splitext(os.path.basename(path))[0]
+
+
+def _name_outputs(entries):
+  """All (source, name) pairs of the job -> (source, file name) pairs (`jobs.output_files`)."""
+  return sorted(jobs.output_files(entries).items())
+
+
+class _NameItems(beam.DoFn):
+  """Gives each item its output file (side input: source -> file name); skips existing outputs."""
+
+  def __init__(self, settings, output_dir):
+    self._settings = settings
+    self._output_dir = output_dir
+    self._skipped = beam.metrics.Metrics.counter(NAMESPACE, "skipped")
+
+  def process(self, item, files):
+    item.output = FileSystems.join(self._output_dir, files[item.source])
+    if not self._settings.overwrite and FileSystems.exists(item.output):
+      self._skipped.inc()
+      yield beam.pvalue.TaggedOutput(_SKIPPED, {"input": item.source, "name": item.name,
+                                                "output": item.output, "status": "skipped"})
+      return
+    yield item
 
 
 def _checked(settings, item):
@@ -249,7 +268,7 @@ class _InvertBatches(beam.DoFn):
     self._buffers = {}
 
   def process(self, item):
-    key = jobs.group_key(item)
+    key = jobs.group_key(self._settings, item)
     batch = self._buffers.setdefault(key, [])
     batch.append(item)
     if len(batch) >= self._settings.batch_size:
@@ -294,7 +313,7 @@ class _InvertBatches(beam.DoFn):
     duration = len(written) / item.config.sample_rate
     self._written.inc()
     self._audio_seconds.update(int(round(duration * 1000)))
-    return {"input": item.source, "output": item.output,
+    return {"input": item.source, "name": item.name, "output": item.output,
             "status": "written" if stored[0] else "skipped",
             "duration_seconds": duration,
             "seconds": (time.perf_counter() - started) / count, "batch": count,
@@ -324,11 +343,19 @@ class InvertSpectrograms(beam.PTransform):
     loaded = (files.paths
               | "Spread" >> beam.Reshuffle()
               | "Load" >> beam.ParDo(_LoadItems(self._settings, self._output_dir))
-              .with_outputs(_DEAD, _SKIPPED, main="items"))
-    inverted = (loaded.items
+              .with_outputs(_DEAD, _NAMES, main="items"))
+    # One naming pass over the whole job (names only, not the arrays): safe, distinct names.
+    file_names = (loaded[_NAMES]
+                  | "AllNames" >> beam.combiners.ToList()
+                  | "NameOutputs" >> beam.FlatMap(_name_outputs))
+    named = (loaded.items
+             | "Name" >> beam.ParDo(_NameItems(self._settings, self._output_dir),
+                                    files=beam.pvalue.AsDict(file_names))
+             .with_outputs(_SKIPPED, main="items"))
+    inverted = (named.items
                 | "Invert" >> beam.ParDo(_InvertBatches(self._settings))
                 .with_outputs(_DEAD, main="written"))
-    manifest = ((inverted.written, loaded[_SKIPPED])
+    manifest = ((inverted.written, named[_SKIPPED])
                 | "Manifest" >> beam.Flatten())
     dead = ((files[_DEAD], loaded[_DEAD], inverted[_DEAD]) | "DeadLetters" >> beam.Flatten())
     return {"manifest": manifest, "dead": dead}

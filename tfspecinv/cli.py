@@ -134,7 +134,7 @@ def _check_outputs_free(settings, pairs, folder):
 
 # ---------------------------------------------------------------- planning
 def _plan_outputs(input_path, output_path):
-  """(input file, output file) pairs; a folder maps to a folder."""
+  """(input file, output file) pairs; a folder maps to a folder of safe, distinct names."""
   from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
   if os.path.isdir(input_path):
     if os.path.exists(output_path) and not os.path.isdir(output_path):
@@ -145,8 +145,9 @@ def _plan_outputs(input_path, output_path):
                    io_lib.ARRAY_EXTENSIONS + io_lib.IMAGE_EXTENSIONS)
     if not names:
       raise jobs.data_error(f"{input_path} holds no audio, .npy/.npz or picture files.")
-    return [(os.path.join(input_path, n),
-             os.path.join(output_path, os.path.splitext(n)[0] + ".wav")) for n in names], True
+    paths = [os.path.join(input_path, n) for n in names]  # a.npy, a.npz: a.wav, a-2.wav.
+    files = jobs.output_files([(p, os.path.splitext(n)[0]) for p, n in zip(paths, names)])
+    return [(p, os.path.join(output_path, files[p])) for p in paths], True
   if not os.path.exists(input_path):
     raise jobs.data_error(f"{input_path}: no such file or folder.")
   if io_lib.input_kind(input_path) == "tfrecord":
@@ -194,8 +195,12 @@ def _load_all(settings, pairs, folder, failures):
   if io_lib.input_kind(pairs[0][0]) == "tfrecord" and not os.path.isdir(pairs[0][0]):
     jobs.import_tensorflow_quietly(settings.verbosity)
     records = jobs.tfrecord_items(settings, *pairs[0])
-    pairs[:] = [(item.source, item.output) for item in records]
-    for item in records:
+    if not records.items and len(records.failures) == 1:  # Nothing readable: one error line.
+      raise jobs.data_error(records.failures[0][1])
+    failures.extend(records.failures)
+    pairs[:] = ([(item.source, item.output) for item in records.items] +
+                [(source, None) for source, _ in records.failures])
+    for item in records.items:
       try:
         io_lib.check_output_path(item.output, settings.overwrite)
         jobs.check_array_item(settings, item)
@@ -207,10 +212,13 @@ def _load_all(settings, pairs, folder, failures):
     try:
       if folder:
         io_lib.check_output_path(output, settings.overwrite)
-      items.append(jobs.load_item(settings, source, output))
+      item = jobs.load_item(settings, source, output)
+      if folder:
+        item.name = os.path.splitext(os.path.basename(source))[0]
+      items.append(item)
     except SpecInvError as error:
       if not folder:
-        raise
+        raise _naming(source, error) from None
       failures.append((source, str(error)))
   return items
 
@@ -223,28 +231,73 @@ def _run_all(settings, input_path, output_path):
     raise UsageError("--report and --plot take a single input file, not a folder.")
   _check_outputs_free(settings, pairs, folder)
   printer = ProgressPrinter(quiet=settings.quiet)
-  failures = []
-  items = _load_all(settings, pairs, folder, failures)
-  for group in jobs.group_items(settings, items):
-    try:
-      status = _run_group(settings, group, printer)
-    except SpecInvError as error:
-      if not folder:
-        raise
-      failures.extend((item.source, str(error)) for item in group)
-      continue
-    if status == EXIT_INTERRUPTED:
-      return EXIT_INTERRUPTED
+  failures, written = [], []
+  try:
+    items = _load_all(settings, pairs, folder, failures)
+    for group in jobs.group_items(settings, items):
+      try:
+        status = _run_group(settings, group, printer, written)
+      except SpecInvError as error:
+        if not folder:
+          raise _naming(group[0].source, error) from None
+        failures.extend((item.source, str(error)) for item in group)
+        continue
+      if status == EXIT_INTERRUPTED:
+        return EXIT_INTERRUPTED
+  finally:
+    if folder and written:
+      _write_manifest(output_path, written, failures)
   if failures:
     print(f"{len(failures)} of {len(pairs)} inputs failed:", file=sys.stderr)
     for source, message in failures:
+      path = jobs.split_source(source)[0]  # "m.tfrecord[4]: record 4 ...", not the path twice.
+      message = message[len(path) + 2:] if message.startswith(f"{path}: ") else message
       print(f"  {source}: {message}", file=sys.stderr)
     return EXIT_DATA
   return EXIT_OK
 
 
-def _run_long(settings, item, block_frames, printer):
-  """Long-audio mode: blocks streamed to the output file; returns the exit status."""
+def _naming(source, error):
+  """The error with its message starting with the input's name, if it does not name it."""
+  from tfspecinv.errors import SpecInvError  # pylint: disable=import-outside-toplevel
+  message = str(error)
+  return error if source in message else SpecInvError(f"{source}: {message}")
+
+
+MANIFEST = "manifest.jsonl"
+
+
+def _write_manifest(folder, written, failures):
+  """`manifest.jsonl` in the output folder: which input (and record name) became which file.
+
+  One JSON line per input of this run, sorted by input: `input`, `name` (the
+  input-derived name the file name was made from), `output`, `status`
+  ('written' or 'failed'), and `duration_seconds` and `spectral_convergence_db`
+  for a written file, `reason` for a failed one. It describes the last run and
+  is replaced by the next.
+  """
+  from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
+  rows = [dict(row, status="written") for row in written]
+  rows += [{"input": source, "status": "failed", "reason": message}
+           for source, message in failures]
+  rows.sort(key=lambda row: jobs.source_order(row["input"]))
+  path = os.path.join(folder, MANIFEST)  # Always replaced: the run's log, not an output.
+  with io_lib.atomic_path(path, overwrite=True) as temporary:
+    with open(temporary, "w") as handle:
+      handle.writelines(json.dumps(row, sort_keys=True) + "\n" for row in rows)
+
+
+def _manifest_row(item, samples, spectral_convergence_db):
+  return {"input": item.source, "name": item.name, "output": item.output,
+          "duration_seconds": samples / item.config.sample_rate,
+          "spectral_convergence_db": spectral_convergence_db}
+
+
+def _run_long(settings, item, block_frames, printer, written=None):
+  """Long-audio mode: blocks streamed to the output file; returns the exit status.
+
+  `written` (a list) gets the manifest row of the file written.
+  """
   from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
   from tfspecinv import longform  # pylint: disable=import-outside-toplevel
   if settings.method == "joint" or settings.plot or settings.time_budget:
@@ -266,6 +319,9 @@ def _run_long(settings, item, block_frames, printer):
         method=settings.method, gl_iters=settings.gl_iters, lbfgs_iters=settings.lbfgs_iters,
         seed=settings.seed, progress=printer)
   printer.done()
+  if written is not None and result.samples_written:
+    written.append(_manifest_row(item, result.samples_written,
+                                 float(result.spectral_convergence_db)))
   if settings.report:
     report = {"input": item.source, "output": item.output,
               "config": dataclasses.asdict(item.config), "method": settings.method,
@@ -284,14 +340,17 @@ def _run_long(settings, item, block_frames, printer):
   return _exit_status(result, "the blocks finished so far")
 
 
-def _run_group(settings, group, printer):
-  """Reconstruct one group (one batch, or long items one by one); returns the exit status."""
+def _run_group(settings, group, printer, written=None):
+  """Reconstruct one group (one batch, or long items one by one); returns the exit status.
+
+  `written` (a list) gets a manifest row per file written.
+  """
   jobs.import_tensorflow_quietly(settings.verbosity)
   if any(jobs.block_frames(settings, item) for item in group):
     for item in group:  # Long inputs are never batched: each streams on its own.
       frames = jobs.block_frames(settings, item)
-      status = (_run_long(settings, item, frames, printer) if frames else
-                _run_group(settings, [item], printer))
+      status = (_run_long(settings, item, frames, printer, written) if frames else
+                _run_group(settings, [item], printer, written))
       if status == EXIT_INTERRUPTED:
         return status
     return EXIT_OK
@@ -300,8 +359,10 @@ def _run_group(settings, group, printer):
   printer.done()
   for index, item in enumerate(group):
     waveform = waveforms[index]
-    written, gain, peak = jobs.write_output(settings, item, waveform)
-    quality = jobs.measure(item, written, result, index)
+    samples, gain, peak = jobs.write_output(settings, item, waveform)
+    quality = jobs.measure(item, samples, result, index)
+    if written is not None:
+      written.append(_manifest_row(item, len(samples), quality["spectral_convergence_db"]))
     jobs.warn_about_fit(settings, item, quality, gain, peak)
     _write_extras(settings, item, waveform, result, quality)
     figures = "  ".join(f"{k} {v:.2f}" for k, v in quality.items())
@@ -361,8 +422,10 @@ def _data_exit(error):
     raise error
   if isinstance(error, (SpecInvError, OSError)):
     print(f"error: {error}", file=sys.stderr)
-  else:
-    print(f"error: {type(error).__name__}: {error} (run with --verbosity=1 for details)",
+  else:  # Unexpected: still one line, naming the input.
+    text = (str(error).strip().splitlines() or [""])[0]
+    where = f"{FLAGS.input}: " if FLAGS.input and FLAGS.input not in text else ""
+    print(f"error: {where}{type(error).__name__}: {text} (run with --verbosity=1 for details)",
           file=sys.stderr)
   sys.exit(EXIT_DATA)
 

@@ -5,8 +5,11 @@ place, so an interrupted or failed write never leaves a half-written file, and
 an existing file is only replaced when `overwrite=True`.
 """
 
+import collections
 import contextlib
+import math
 import os
+import struct
 import tempfile
 
 import numpy as np
@@ -15,7 +18,8 @@ import soundfile
 from tfspecinv.errors import SpecInvError
 
 __all__ = ["AUDIO_EXTENSIONS", "ARRAY_EXTENSIONS", "read_audio", "read_array", "write_audio",
-           "atomic_path", "check_output_path", "check_audio_output", "input_kind"]
+           "atomic_path", "check_output_path", "check_audio_output", "input_kind",
+           "read_tfrecord", "iter_tfrecord", "TFRecordEntry", "write_tfrecord"]
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 ARRAY_EXTENSIONS = (".npy", ".npz")
@@ -52,11 +56,15 @@ def read_audio(path):
     raise SpecInvError(f"{path}: no such file.")
   try:
     data, sample_rate = soundfile.read(path, dtype="float32", always_2d=True)
-  except (RuntimeError, soundfile.LibsndfileError, ValueError) as error:
+  except Exception as error:  # pylint: disable=broad-except  (any bytes: a damaged header)
     raise SpecInvError(f"{path}: cannot read audio ({_first_line(error)}); is the file "
                        "corrupt or truncated?") from None
   if data.size == 0:
     raise SpecInvError(f"{path}: the audio file has no samples.")
+  if not np.all(np.isfinite(data)):
+    bad = int(np.count_nonzero(~np.isfinite(data)))
+    raise SpecInvError(f"{path}: the audio has {bad} NaN or infinite sample(s); is the file "
+                       "corrupt? Fix or re-export it.")
   return data.mean(axis=1), int(sample_rate)
 
 
@@ -64,7 +72,8 @@ def read_array(path, key=None):
   """A spectrogram array from `.npy`, or from `.npz` (by `key`, or its only array).
 
   Raises:
-    SpecInvError: if the file is missing, corrupt, or the key is ambiguous/absent.
+    SpecInvError: if the file is missing, corrupt, not numeric, or the key is
+      ambiguous/absent; every message starts with `path`.
   """
   if not os.path.isfile(path):
     raise SpecInvError(f"{path}: no such file.")
@@ -72,11 +81,11 @@ def read_array(path, key=None):
     # .npy files are memory-mapped: long spectrograms are read block by block.
     mmap = "r" if path.lower().endswith(".npy") else None
     loaded = np.load(path, allow_pickle=False, mmap_mode=mmap)
-  except (ValueError, OSError, EOFError) as error:
-    raise SpecInvError(f"{path}: cannot read the array ({_first_line(error)}); is the file "
+  except Exception as error:  # pylint: disable=broad-except  (BadZipFile, a bad header, ...)
+    raise SpecInvError(f"{path}: cannot read the array ({_error_text(error)}); is the file "
                        "corrupt or truncated?") from None
   if isinstance(loaded, np.ndarray):
-    return loaded
+    return _numeric(path, loaded)
   with contextlib.closing(loaded):
     names = list(loaded.files)
     if key is None and len(names) == 1:
@@ -86,9 +95,35 @@ def read_array(path, key=None):
       raise SpecInvError(f"{path} {what} ({', '.join(names) or 'none'}); choose one with "
                          "--key=NAME.")
     try:
-      return loaded[key]
-    except (ValueError, OSError, EOFError) as error:
-      raise SpecInvError(f"{path}: cannot read array {key!r} ({_first_line(error)}).") from None
+      array = loaded[key]
+    except Exception as error:  # pylint: disable=broad-except  (zlib.error, BadZipFile, ...)
+      raise SpecInvError(f"{path}: cannot read array {key!r} ({_error_text(error)}); is the "
+                         "file corrupt or truncated?") from None
+  return _numeric(path, array, key)
+
+
+def _numeric(path, array, key=None):
+  """The array if it holds real numbers; otherwise a `SpecInvError` naming the file."""
+  what = path if key is None else f"{path} (array {key!r})"
+  if array.dtype.kind == "c":
+    raise SpecInvError(f"{what}: the array is complex; save magnitudes (np.abs(S)), or use "
+                       "tfspecinv.istft when you have the phase.")
+  if array.dtype.kind not in "fiu":
+    raise SpecInvError(f"{what}: the array has dtype {array.dtype}, not numbers; save the "
+                       "spectrogram as a float array.")
+  return array
+
+
+TFRecordEntry = collections.namedtuple("TFRecordEntry", ["index", "name", "spectrogram", "error"])
+TFRecordEntry.__doc__ = """One record of a TFRecord file, as `iter_tfrecord` yields it.
+
+Fields:
+  index: The record's position in the file (0-based).
+  name: Its `name` feature (str), or None.
+  spectrogram: float32 array (the stored shape), or None when `error` is set.
+  error: None, or the `SpecInvError` saying why this record cannot be used
+    (its message names the file and the record).
+"""
 
 
 def read_tfrecord(path, feature="spectrogram"):
@@ -97,7 +132,8 @@ def read_tfrecord(path, feature="spectrogram"):
   Each Example holds `feature` either as one bytes value made by
   `tf.io.serialize_tensor` (float32 or float64), or as a float list with an
   int64 list `shape` beside it; an optional bytes feature `name` names the
-  output. `write_tfrecord` writes this format.
+  output. `write_tfrecord` writes this format. This reader stops at the first
+  bad record; `iter_tfrecord` reports it and goes on.
 
   Args:
     path: The .tfrecord file.
@@ -110,25 +146,120 @@ def read_tfrecord(path, feature="spectrogram"):
     SpecInvError: for a missing, corrupt or truncated file, or a record
       without the feature.
   """
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  for entry in iter_tfrecord(path, feature):
+    if entry.error is not None:
+      raise entry.error
+    yield entry.name, entry.spectrogram
+
+
+def iter_tfrecord(path, feature="spectrogram"):
+  """Every record of a TFRecord file; a damaged one is reported in its place and skipped.
+
+  Records are read by TensorFlow's reader; from the first damaged one on, the
+  file is framed here, checking each record's CRC-32C: a record whose data
+  does not match its checksum, or that is not a `tf.train.Example` holding a
+  float `feature`, becomes an entry with `error` set and the next record is
+  read. A damaged length header or a file that ends inside a record ends the
+  file (nothing after it can be located), also as an entry with `error`.
+
+  Args:
+    path: The .tfrecord file (the format `read_tfrecord` describes).
+    feature: Name of the feature that holds the spectrogram.
+
+  Yields:
+    `TFRecordEntry(index, name, spectrogram, error)` per record.
+
+  Raises:
+    SpecInvError: the file does not exist.
+  """
   if not os.path.isfile(path):
     raise SpecInvError(f"{path}: no such file.")
+  for index, payload in _tfrecord_payloads(path):
+    if isinstance(payload, SpecInvError):
+      yield TFRecordEntry(index, None, None, payload)
+      continue
+    try:
+      name, array = _parse_example(path, index, payload, feature)
+    except SpecInvError as error:
+      yield TFRecordEntry(index, None, None, error)
+      continue
+    yield TFRecordEntry(index, name, array, None)
+
+
+# TFRecord framing: uint64 length, uint32 masked CRC-32C of it, the data, its masked CRC-32C.
+_HEADER, _FOOTER = 12, 4
+
+
+def _tfrecord_payloads(path):
+  """`(index, bytes or SpecInvError)` per record: TensorFlow's reader, then ours after damage."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  index, offset = 0, 0
   records = iter(tf.data.TFRecordDataset(path))
-  index = 0
   while True:
     try:
-      record = next(records)
+      payload = next(records).numpy()
     except StopIteration:
       return
-    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError,
-            tf.errors.OutOfRangeError):
-      raise SpecInvError(f"{path}: cannot read TFRecord record {index}: the file is corrupt or "
-                         "truncated (or not a TFRecord file).") from None
-    yield _parse_example(path, index, record.numpy(), feature)
-    index += 1
+    except tf.errors.OpError:  # DataLossError (a checksum, a truncation) and the like.
+      break
+    yield index, payload
+    index, offset = index + 1, offset + _HEADER + len(payload) + _FOOTER
+  size = os.path.getsize(path)
+  unreadable = (f"{path}: cannot read TFRecord record {{index}}: the file is corrupt or "
+                "truncated (or not a TFRecord file): {what}{before}.")
+  with open(path, "rb") as handle:
+    handle.seek(offset)
+    while offset < size:
+      header = handle.read(_HEADER)
+      length, length_crc = struct.unpack("<QI", header) if len(header) == _HEADER else (0, None)
+      if length_crc is None or _masked_crc32c(header[:8]) != length_crc:
+        what = (f"the file ends inside the header of the record at byte {offset}"
+                if length_crc is None else f"the record header at byte {offset} is damaged, so "
+                f"the rest of the file ({size - offset} bytes) cannot be located")
+        yield index, SpecInvError(unreadable.format(
+            index=index, what=what, before="; the records before it are read" if index else ""))
+        return
+      end = offset + _HEADER + length + _FOOTER
+      if end > size:
+        what = f"the file ends at byte {size}, inside the record at byte {offset} ({end} needed)"
+        yield index, SpecInvError(unreadable.format(
+            index=index, what=what, before="; the records before it are read" if index else ""))
+        return
+      payload = handle.read(length)
+      data_crc, = struct.unpack("<I", handle.read(_FOOTER))
+      if _masked_crc32c(payload) != data_crc:
+        yield index, SpecInvError(
+            f"{path}: TFRecord record {index} (bytes {offset} to {end}) is corrupt: its data do "
+            "not match its checksum; the other records are read.")
+      else:
+        yield index, payload
+      index, offset = index + 1, end
+
+
+def _crc32c_table():
+  table = []
+  for byte in range(256):
+    crc = byte
+    for _ in range(8):
+      crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    table.append(crc)
+  return table
+
+
+_CRC32C_TABLE = _crc32c_table()
+
+
+def _masked_crc32c(data):
+  """TFRecord's masked CRC-32C (Castagnoli) of `data` (pure Python, ~10 MB/s)."""
+  crc, table = 0xFFFFFFFF, _CRC32C_TABLE
+  for byte in data:
+    crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+  crc ^= 0xFFFFFFFF
+  return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
 def _parse_example(path, index, serialized, feature):
+  """(name or None, float32 array) of one serialized Example; SpecInvError naming the record."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   try:
     fields = tf.train.Example.FromString(serialized).features.feature
@@ -145,7 +276,7 @@ def _parse_example(path, index, serialized, feature):
       try:
         array = tf.io.parse_tensor(raw, dtype).numpy()
         break
-      except tf.errors.InvalidArgumentError:
+      except tf.errors.OpError:
         continue
     if array is None:
       raise SpecInvError(f"{path}: record {index}: {feature!r} is not a serialized float "
@@ -153,12 +284,13 @@ def _parse_example(path, index, serialized, feature):
   else:
     shape = list(fields["shape"].int64_list.value) if "shape" in fields else []
     values = np.asarray(value.float_list.value, np.float32)
-    if not shape or int(np.prod(shape)) != values.size:
+    if not shape or min(shape) < 0 or math.prod(shape) != values.size:
       raise SpecInvError(f"{path}: record {index}: a float-list {feature!r} needs an int64 "
-                         f"'shape' feature whose product is its size ({values.size}).")
+                         f"'shape' feature of sizes >= 0 whose product is its size "
+                         f"({values.size}).")
     array = values.reshape(shape)
-  name = fields["name"].bytes_list.value[0].decode() if "name" in fields and \
-      fields["name"].bytes_list.value else None
+  names = fields["name"].bytes_list.value if "name" in fields else []
+  name = names[0].decode("utf-8", "replace") if names else None
   return name, np.asarray(array, np.float32)
 
 
@@ -311,6 +443,13 @@ def _umask():
   mask = os.umask(0)
   os.umask(mask)
   return mask
+
+
+def _error_text(error):
+  """'Type: first line' of an exception, for a message about a file."""
+  text = _first_line(error)
+  name = type(error).__name__
+  return text if text == name else f"{name}: {text}"
 
 
 def _first_line(error):

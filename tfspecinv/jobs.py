@@ -14,6 +14,7 @@ Nothing here reads `FLAGS` except `JobSettings.from_flags`; TensorFlow is
 imported only when an item needs it.
 """
 
+import collections
 import dataclasses
 import io
 import math
@@ -26,7 +27,8 @@ from tfspecinv import conventions
 
 __all__ = ["JobSettings", "Item", "UsageError", "build_config", "read_model_files", "load_item",
            "tfrecord_items", "check_array_item", "group_items", "reconstruct_items", "levels",
-           "gain_for", "write_output", "encode_audio", "measure", "warn_about_fit", "block_frames",
+           "gain_for", "Records", "split_source", "source_order", "output_files", "effective_length",
+           "group_key", "write_output", "encode_audio", "measure", "warn_about_fit", "block_frames",
            "import_tensorflow_quietly", "say"]
 
 FLAGS = flags.FLAGS
@@ -127,7 +129,8 @@ flags.DEFINE_enum("init", "auto", ["auto", "pghi", "random", "zeros", "pghi+zero
 flags.DEFINE_integer("seed", 0, "Seed of the random initial phase.")
 flags.DEFINE_boolean("jit", None, "Run L-BFGS as one XLA loop (--jit) or in TensorFlow's "
                      "executor (--nojit). Default: XLA from 100 iterations, as in the defaults.")
-flags.DEFINE_integer("batch_size", 1, "Equal-shaped inputs of a folder reconstructed together.",
+flags.DEFINE_integer("batch_size", 1, "Inputs of a folder or TFRecord file reconstructed "
+                     "together: up to this many of one shape, config and output length.",
                      lower_bound=1)
 flags.DEFINE_integer("block_frames", None, "Long audio: reconstruct in overlapping blocks of "
                      "this many frames, streaming to the output in bounded memory. Default: "
@@ -439,6 +442,7 @@ class Item:
   config: object = None
   reference_audio: object = None
   length: object = None
+  name: object = None  # The input-derived name its output file was made from (manifests).
 
 
 def load_item(settings, path, output):
@@ -606,8 +610,17 @@ def _durations_for(frames, config):
           "samples)")
 
 
+Records = collections.namedtuple("Records", ["items", "failures"])
+Records.__doc__ = """A TFRecord file's items and its bad records: `(source, message)` pairs."""
+
+
 def tfrecord_items(settings, path, folder, source=None):
-  """One item per record of a TFRecord file (feature --key, default 'spectrogram').
+  """One item per good record of a TFRecord file (feature --key, default 'spectrogram').
+
+  Output names come from each record's `name` feature (or the file's stem and
+  the record index) by `output_files`. A damaged record does not stop the
+  file: it is returned as a failure and the records after it are read
+  (`tfspecinv.io.iter_tfrecord`).
 
   Args:
     settings: `JobSettings`.
@@ -616,39 +629,94 @@ def tfrecord_items(settings, path, folder, source=None):
     source: The name of the file in messages (default `path`).
 
   Returns:
-    A list of `Item`s (unchecked: see `check_array_item`).
+    `Records(items, failures)`: `Item`s (unchecked: see `check_array_item`),
+    and `(source, message)` for each record that cannot be read.
 
   Raises:
-    SpecInvError: a corrupt file or record.
+    SpecInvError: the file does not exist.
   """
   from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
   source = source or path
-  stem = os.path.splitext(os.path.basename(source))[0]
-  items = []
-  records = io_lib.read_tfrecord(path, settings.key or "spectrogram")
-  for index, (name, array) in enumerate(records):
-    output = os.path.join(folder, (name or f"{stem}_{index:05d}") + ".wav")
-    items.append(Item(f"{source}[{index}]", output, spectrogram=array,
-                      config=build_config(settings)))
-  return items
+  items, failures = [], []
+  for entry in io_lib.iter_tfrecord(path, settings.key or "spectrogram"):
+    record = f"{source}[{entry.index}]"
+    if entry.error is None:
+      items.append(Item(record, None, spectrogram=entry.spectrogram,
+                        config=build_config(settings), name=entry.name))
+    else:
+      message = str(entry.error).replace(path, source) if path != source else str(entry.error)
+      failures.append((record, message))
+  files = output_files([(item.source, item.name) for item in items])
+  for item in items:
+    item.output = os.path.join(folder, files[item.source])
+  return Records(items, failures)
 
 
-def group_key(item):
-  """Items with equal keys can be reconstructed in one batch."""
-  return (item.spectrogram.shape, item.config, item.length)
+def split_source(source):
+  """`(file, record index)` of an item's source: `('m.tfrecord', 3)` or `('a.npy', None)`."""
+  head, bracket, tail = source.rpartition("[")
+  if bracket and head and tail.endswith("]") and tail[:-1].isdigit():
+    return head, int(tail[:-1])
+  return source, None
+
+
+def source_order(source):
+  """Sort key of sources: by file, then records by number (`[10]` after `[9]`)."""
+  path, index = split_source(source)
+  return path, -1 if index is None else index
+
+
+def output_files(entries, extension=".wav"):
+  """The job's output file names: one rule for the command line and the Beam pipeline.
+
+  Each input's name (a TFRecord record's `name` feature, a file's stem) is
+  made safe by `tfspecinv.names.safe_output_name`; without one, or with
+  nothing of it left, the file's stem (`_NNNNN` added for a record) is used.
+  Inputs are taken in `source_order`, and the first of equal names keeps it
+  (`tfspecinv.names.output_names`), so the result does not depend on the
+  order the entries arrive in.
+
+  Args:
+    entries: `(source, name or None)` pairs, sources distinct.
+    extension: The outputs' extension.
+
+  Returns:
+    A dict source -> file name (no folder part).
+  """
+  from tfspecinv import names  # pylint: disable=import-outside-toplevel
+  entries = sorted(entries, key=lambda entry: source_order(entry[0]))
+  fallbacks = []
+  for source, _ in entries:
+    path, index = split_source(source)
+    stem = os.path.splitext(os.path.basename(path.rstrip("/")))[0]
+    fallbacks.append(stem if index is None else f"{stem}_{index:05d}")
+  files = names.output_names([name for _, name in entries], fallbacks, extension)
+  return {source: file_name for (source, _), file_name in zip(entries, files)}
+
+
+def effective_length(settings, item):
+  """The output length the item is reconstructed to: --length, else its own (or None)."""
+  return settings.length if settings.length is not None else item.length
+
+
+def group_key(settings, item):
+  """Items with equal keys are reconstructed in one batch (the CLI's and Beam's rule).
+
+  The key holds everything `reconstruct` takes from the batch's first item:
+  the spectrogram's shape, the config and the output length, so every item
+  keeps its own length and config.
+  """
+  return (item.spectrogram.shape, item.config, effective_length(settings, item))
 
 
 def group_items(settings, items):
-  """Consecutive equal-shaped items of the same config, at most --batch_size each."""
-  groups = []
+  """Batches of at most --batch_size items of one `group_key`, in order of first appearance."""
+  buckets = {}
   for item in items:
-    last = groups[-1] if groups else None
-    if (last and len(last) < settings.batch_size and last[0].config == item.config and
-        last[0].spectrogram.shape == item.spectrogram.shape):
-      last.append(item)
-    else:
-      groups.append([item])
-  return groups
+    buckets.setdefault(group_key(settings, item), []).append(item)
+  size = max(1, settings.batch_size)
+  return [bucket[start:start + size] for bucket in buckets.values()
+          for start in range(0, len(bucket), size)]
 
 
 def block_frames(settings, item):
@@ -661,20 +729,26 @@ def block_frames(settings, item):
 
 # --------------------------------------------------------------- the work
 def reconstruct_items(settings, items, progress=None):
-  """Reconstruct equal-shaped items of one config in one batch.
+  """Reconstruct equal-shaped items of one config and length in one batch.
 
   Args:
     settings: `JobSettings`.
-    items: `Item`s of one `group_key`.
+    items: `Item`s of one `group_key` (see `group_items`).
     progress: Optional `reconstruct` progress callback.
 
   Returns:
     (waveforms `[len(items), samples]`, the `ReconstructionResult`).
+
+  Raises:
+    ValueError: items of different `group_key`s (a caller's mistake).
   """
   import numpy as np  # pylint: disable=import-outside-toplevel
   import tfspecinv  # pylint: disable=import-outside-toplevel
+  if len({group_key(settings, item) for item in items}) != 1:
+    raise ValueError("reconstruct_items: the items differ in shape, config or length; batch "
+                     "them with jobs.group_items.")
   batch = np.stack([item.spectrogram for item in items])
-  length = settings.length if settings.length is not None else items[0].length
+  length = effective_length(settings, items[0])
   return tfspecinv.reconstruct(
       batch, items[0].config, method=settings.method, gl_iters=settings.gl_iters,
       lbfgs_iters=settings.lbfgs_iters, time_budget=settings.time_budget, seed=settings.seed,
