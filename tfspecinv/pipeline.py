@@ -207,8 +207,9 @@ Example:
 
 _GL_CHUNK = 16
 # Under a time budget, the share of it Griffin-Lim gets when L-BFGS follows. Linear
-# magnitudes split it as their defaults split their time: the 50 L-BFGS iterations after
-# 500 Griffin-Lim took about 15% of it (bench/results/budget.md has the budgeted runs).
+# magnitudes split it about as their defaults split their time: the 50 L-BFGS iterations
+# after 500 Griffin-Lim took 0.69 s of 4.84 s on a 3 s clip, warm (bench/results/budget.md
+# has budgeted runs against Griffin-Lim alone).
 _GL_BUDGET_SHARE = 0.5
 _LINEAR_GL_BUDGET_SHARE = 0.85
 _LBFGS_CHUNK = 10
@@ -521,18 +522,18 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
     joint_weight: Weight of the magnitude term for 'joint'.
     time_budget: Seconds of iterations (None: no limit): Griffin-Lim and
       L-BFGS stop at the chunk that would overrun it. Griffin-Lim gets 85%
-      of it for linear magnitudes when L-BFGS follows, else half; a
-      combined start that cannot reach 250 iterations in its share keeps
-      the better start at once. Not counted, because on a shape's first call
-      in a process they are mostly tracing and XLA compilation (2-10 s on
-      a busy 2-core CPU, milliseconds on later calls): the preparation
-      (`stage_seconds['prepare']`), and each stage's start (PGHI, the
-      first L-BFGS evaluation) and first compiled call (one iteration,
-      which always runs), together `stage_seconds['compile']`. A call takes
-      about `time_budget` plus those two, plus the final synthesis and
-      scoring. Under a budget below `LBFGS_XLA_MIN_BUDGET` (60 s) L-BFGS
-      stays in TensorFlow's executor (`lbfgs_uses_xla`), whose compilation
-      is the shorter.
+      of it for linear magnitudes when L-BFGS follows, else half. Not
+      counted, because on a shape's first call in a process they are
+      mostly tracing and XLA compilation (2-10 s on a busy 2-core CPU,
+      milliseconds on later calls): the preparation
+      (`stage_seconds['prepare']`), and each stage's start (PGHI, the first
+      L-BFGS evaluation) and first compiled call (one iteration, which
+      always runs; also the chunk in which a combined start selects, which
+      compiles for the new batch shape), together
+      `stage_seconds['compile']`. A call takes about `time_budget` plus
+      those two, plus the final synthesis and scoring. Under a budget below
+      `LBFGS_XLA_MIN_BUDGET` (60 s) L-BFGS stays in TensorFlow's executor
+      (`lbfgs_uses_xla`), whose compilation is the shorter.
     tolerance: Stop L-BFGS when the relative loss change falls below this.
     seed: Seed of the random initial phase.
     init: Initial phase of Griffin-Lim: 'pghi' (phase-gradient heuristic
@@ -670,8 +671,9 @@ class _RunState:
     best: None, or a callable returning `(waveform [batch, samples],
       normalised)` for the best estimate so far (`normalised`: at peak
       magnitude 1, not yet multiplied by the input's scale).
-    compile_seconds: Under a time budget, the seconds of the stages' first
-      compiled calls, which the budget does not count (`_Clock.exclude`).
+    compile_seconds: Under a time budget, the seconds of the stages' starts
+      and first compiled calls, which the budget does not count
+      (`_Clock.exclude`): `stage_seconds['compile']`.
     new_shape: Set by a chunk that changed the batch's shape (a combined
       start selected), whose compiled call compiled again: under a budget
       `_run_chunks` leaves that chunk out too.
@@ -836,14 +838,11 @@ def _run_griffin_lim(job, clock, run, report):
       # Trace the synthesis in the first call, which the budget leaves out,
       # rather than at the stage's end, where it would count.
       runner.waveform(magnitude, selected(), length)
-    if selecting[0] and _select_early(clock, run, done[0]):
-      current[0], selecting[0] = selected(), False
-      run.new_shape = True  # One example per start from here: the loop compiles again.
     if selecting[0] and done[0] + size >= SELECT_ITERATIONS:
       first = SELECT_ITERATIONS - done[0]
       advance(first)
       current[0], selecting[0] = selected(), False
-      run.new_shape = True
+      run.new_shape = True  # One example per start from here: the loop compiles again.
       advance(size - first)
     else:
       advance(size)
@@ -860,27 +859,6 @@ def _run_griffin_lim(job, clock, run, report):
   if ended == "time_budget":
     run.stop = ended
   return runner.waveform(magnitude, selected(), length)
-
-
-# Under a time budget, starts that would end before this many iterations are
-# decided at once (`_select_early`): up to 200 iterations PGHI led on 10 of 11
-# clips, and the better of PGHI and zero phase at 200 (-36.27 dB median) was
-# no better than PGHI alone at the 400 the same time buys (-36.14 at 200,
-# -36.53 at 500; bench/results/starts.md).
-_BUDGET_SELECT_MIN_ITERATIONS = 250
-
-
-def _select_early(clock, run, done):
-  """Whether a budgeted combined start should keep one start now.
-
-  True once a warm rate is known and the Griffin-Lim stage's budget share
-  cannot carry the starts to `_BUDGET_SELECT_MIN_ITERATIONS`: the rest of
-  the stage then runs one start per example, twice as many iterations.
-  """
-  rate, left = run.rates.get("griffin_lim"), clock.left()
-  if not rate or left is None:
-    return False
-  return done + left / rate < _BUDGET_SELECT_MIN_ITERATIONS
 
 
 def _select_start(state, magnitude, starts):
