@@ -419,3 +419,48 @@ def test_a_corrupt_npz_names_the_file(tmp_path, content):
   assert len(process.stderr.strip().splitlines()) == 1, process.stderr
   _no_traceback(process)
   assert os.listdir(tmp_path) == ["mel.npz"]
+LINEAR_FLAGS = ("--representation=stft", "--power=1", "--sample_rate=22050", "--n_fft=1024",
+                "--hop_length=256")
+
+
+def test_time_budget_in_a_fresh_process(tmp_path):
+  """A fresh main.py spends a small --time_budget on iterations, not on compiling.
+
+  It once ran 1 Griffin-Lim iteration and 0 L-BFGS (-18 dB) because tracing and
+  compilation used the budget. Fits are measured here with librosa (float64) on
+  the written files, against two plain Griffin-Lim runs: librosa `griffinlim`
+  for as many iterations as the budgeted run's Griffin-Lim stage did (at least
+  as long as that stage alone), and main.py's `--method=griffin_lim` at the same
+  budget. Counts, not timings, are asserted (the machine may be busy).
+  """
+  y, sr = librosa.load(SAMPLE, sr=22050)
+  y = y[:sr]
+  magnitude = np.abs(librosa.stft(y, n_fft=1024, hop_length=256))
+  path = tmp_path / "S.npy"
+  np.save(path, magnitude)
+
+  def fit(samples):
+    rebuilt = np.abs(librosa.stft(np.asarray(samples, np.float64), n_fft=1024, hop_length=256))
+    return 20 * np.log10(np.linalg.norm(rebuilt - magnitude) / np.linalg.norm(magnitude))
+
+  runs = {}
+  for name, extra in (("auto", ()), ("griffin_lim", ("--method=griffin_lim",))):
+    out, report = tmp_path / f"{name}.wav", tmp_path / f"{name}.json"
+    process = _run(str(path), str(out), *LINEAR_FLAGS, "--time_budget=2", f"--report={report}",
+                   *extra)
+    assert process.returncode == 0, process.stderr
+    _no_traceback(process)
+    samples, _ = soundfile.read(out)
+    assert len(samples) == 256 * (magnitude.shape[1] - 1) and np.abs(samples).max() < 1.0
+    runs[name] = (json.loads(report.read_text()), fit(samples), process.stderr)
+  data, auto_fit, stderr = runs["auto"]
+  compiled = data["stage_seconds"]["compile"]
+  assert data["stop_reason"] == "time_budget"
+  assert data["gl_iterations"] > 10 and data["lbfgs_iterations"] >= 1, data
+  # A fresh process compiles for seconds: outside the budget, reported and warned about.
+  assert compiled > 0.5 and "tracing and compiling" in stderr, stderr
+  assert data["seconds"] - compiled < 2.0 + 5.0  # Loose: the counted part is about the budget.
+  plain = librosa.griffinlim(magnitude, n_iter=data["gl_iterations"], hop_length=256, n_fft=1024,
+                             random_state=0)
+  assert auto_fit < fit(plain), (auto_fit, fit(plain))
+  assert auto_fit < runs["griffin_lim"][1] + 1.0, (auto_fit, runs["griffin_lim"][1])

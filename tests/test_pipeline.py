@@ -128,7 +128,16 @@ def test_time_budget_is_honoured():
   assert result.stop_reason == "time_budget"
   assert result.lbfgs_iterations > 0
   # Chunks stop before they would overrun; allow one chunk of slack on a busy machine.
-  assert result.seconds < budget + 1.0
+  # The first compiled call of each stage is outside the budget (reported).
+  assert result.seconds - result.stage_seconds["compile"] < budget + 1.0
+
+
+def test_short_budgets_keep_lbfgs_out_of_the_xla_loop():
+  """Its compilation (seconds) would be outside the budget and longer than the budget."""
+  assert not pipeline.lbfgs_uses_xla(None, 10**6, True, time_budget=5.0)
+  assert pipeline.lbfgs_uses_xla(None, 10**6, True, time_budget=pipeline.LBFGS_XLA_MIN_BUDGET)
+  assert pipeline.lbfgs_uses_xla(True, 10, True, time_budget=5.0)
+  assert pipeline.lbfgs_uses_xla(None, 350, True)
 
 
 def test_no_retracing_for_same_and_new_shapes():

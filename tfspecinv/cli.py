@@ -357,6 +357,7 @@ def _run_group(settings, group, printer, written=None):
   started = time.perf_counter()
   waveforms, result = jobs.reconstruct_items(settings, group, printer)
   printer.done()
+  jobs.warn_about_budget(settings, result)
   for index, item in enumerate(group):
     waveform = waveforms[index]
     samples, gain, peak = jobs.write_output(settings, item, waveform)

@@ -28,8 +28,8 @@ from tfspecinv import conventions
 __all__ = ["JobSettings", "Item", "UsageError", "build_config", "read_model_files", "load_item",
            "tfrecord_items", "check_array_item", "group_items", "reconstruct_items", "levels",
            "gain_for", "Records", "split_source", "source_order", "output_files", "effective_length",
-           "group_key", "write_output", "encode_audio", "measure", "warn_about_fit", "block_frames",
-           "import_tensorflow_quietly", "say"]
+           "group_key", "write_output", "encode_audio", "measure", "warn_about_fit",
+           "warn_about_budget", "block_frames", "import_tensorflow_quietly", "say"]
 
 FLAGS = flags.FLAGS
 
@@ -120,7 +120,10 @@ flags.DEFINE_integer("gl_iters", None, "Griffin-Lim iterations (default: the rec
                      "mel/MFCC, 500 for linear magnitudes and pictures).", lower_bound=0)
 flags.DEFINE_integer("lbfgs_iters", None, "L-BFGS iterations (default: the recipe's: 350 for "
                      "mel and MFCC, 50 for linear).", lower_bound=0)
-flags.DEFINE_float("time_budget", None, "Seconds allowed per reconstruction.", lower_bound=0.0)
+flags.DEFINE_float("time_budget", None, "Seconds of iterations per reconstruction (Griffin-Lim "
+                   "and L-BFGS until it is spent). A shape's first call in a process also "
+                   "traces and compiles: that time is not counted, but reported (and warned "
+                   "about when it exceeds half the budget).", lower_bound=0.0)
 flags.DEFINE_enum("init", "auto", ["auto", "pghi", "random", "zeros", "pghi+zeros"],
                   "Initial phase of Griffin-Lim: phase-gradient heuristic integration (pghi), "
                   "random, zeros, or pghi+zeros (both, keeping the better fit after 500 "
@@ -874,6 +877,29 @@ def warn_about_fit(settings, item, quality, gain, peak):
                "may not be how it was made (check --convention, --sample_rate, --n_fft, "
                "--hop_length, --power, --scale, --layout)")
   print(f"warning: {item.output}: {message}.", file=sys.stderr)
+
+
+# Compilation longer than this share of --time_budget (outside it) gets a warning.
+_COMPILE_WARN_SHARE = 0.5
+
+
+def warn_about_budget(settings, result):
+  """One warning line on stderr when compiling took more than half of --time_budget beside it.
+
+  Args:
+    settings: `JobSettings`.
+    result: The `ReconstructionResult` (its `stage_seconds['compile']` and 'prepare').
+  """
+  stages = result.stage_seconds or {}
+  if settings.time_budget is None or "compile" not in stages:
+    return
+  compiled = stages["compile"] + stages.get("prepare", 0.0)  # What the budget did not count.
+  if compiled <= _COMPILE_WARN_SHARE * settings.time_budget:
+    return
+  print(f"warning: --time_budget={settings.time_budget:g}: tracing and compiling for this "
+        f"input's shape took another {compiled:.1f}s (this process's first call for the shape; "
+        f"the budget counts iterations only), {result.seconds:.1f}s in all; a folder of "
+        "equal-shaped inputs pays it once.", file=sys.stderr)
 
 
 _TENSORFLOW_READY = False

@@ -64,7 +64,11 @@ Fields:
     'stalled' (the line search found no further decrease), 'time_budget',
     'interrupted' (Ctrl-C: the best result so far was kept).
   gl_iterations, lbfgs_iterations, lbfgs_evaluations: work done.
-  seconds: wall time of the whole call; stage_seconds: dict per stage.
+  seconds: wall time of the whole call; stage_seconds: dict of wall seconds
+    per stage ('prepare', 'griffin_lim', 'lbfgs'); under a `time_budget` also
+    'compile': the part of the stages the budget did not count (their
+    starts and first compiled calls: mostly tracing and XLA compilation on
+    a shape's first call in a process, milliseconds after it).
   loss_history: list of (stage, iteration, mean loss) at chunk ends.
   spectral_convergence_db: NumPy `[...]` per example, of the given
     representation (linear domain for STFT/mel, the MFCCs for MFCC), in dB.
@@ -110,7 +114,8 @@ def auto_recipe(config, time_budget=None):
     magnitudes): a long Griffin-Lim (one XLA loop) from two starts side by
     side, PGHI and zero phase (`init='pghi+zeros'`; each example keeps the
     better after 500 iterations), then L-BFGS on the waveform: 500 + 50
-    iterations, or with a `time_budget` half of it each, until it runs out.
+    iterations, or with a `time_budget` 85% of it for Griffin-Lim and the
+    rest for L-BFGS (the defaults' own split), until it runs out.
     The magnitudes determine the signal, so a long Griffin-Lim gets close;
     L-BFGS then lowers the log-spectral distance. Medians over the corpus's
     real clips (3 s): SC -38.8 dB and LSD 0.72 dB in 0.91x librosa
@@ -202,7 +207,12 @@ Example:
 """
 
 _GL_CHUNK = 16
+# Under a time budget, the share of it Griffin-Lim gets when L-BFGS follows. Linear
+# magnitudes split it about as their defaults split their time: the 50 L-BFGS iterations
+# after 500 Griffin-Lim took 0.69 s of 4.84 s on a 3 s clip, warm (bench/results/budget.md
+# has budgeted runs against Griffin-Lim alone).
 _GL_BUDGET_SHARE = 0.5
+_LINEAR_GL_BUDGET_SHARE = 0.85
 _LBFGS_CHUNK = 10
 _CHUNK_SECONDS = 0.25  # Progress and Ctrl-C at least this often, chunks no shorter.
 # XLA for the built-in L-BFGS objectives (not a custom forward_fn): 5% less L-BFGS time
@@ -450,18 +460,27 @@ class _Clock:
   def __init__(self, time_budget):
     self.start = time.perf_counter()
     self.budget = time_budget
+    self._excluded = [0.0]  # Shared with the clocks `share` makes.
 
   def share(self, fraction):
-    """A clock with the same start whose budget is `fraction` of this one's."""
+    """A clock with the same start, and exclusions, whose budget is `fraction` of this one's."""
     clock = _Clock(None if self.budget is None else self.budget * fraction)
     clock.start = self.start
+    clock._excluded = self._excluded  # pylint: disable=protected-access
     return clock
 
+  def exclude(self, seconds):
+    """Leave `seconds` (compilation) out of the time the budget counts."""
+    self._excluded[0] += seconds
+
   def elapsed(self):
+    """Wall seconds since the call started (exclusions included)."""
     return time.perf_counter() - self.start
 
   def left(self):
-    return None if self.budget is None else self.budget - self.elapsed()
+    if self.budget is None:
+      return None
+    return self.budget - (self.elapsed() - self._excluded[0])
 
   def chunk(self, default, remaining, seconds_per_iteration):
     """Iterations for the next compiled call: capped by the budget once a rate is known."""
@@ -508,10 +527,20 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
     compression: Magnitude exponent for the 'compressed' domain / 'joint'.
     momentum: Griffin-Lim momentum (0.99 as librosa).
     joint_weight: Weight of the magnitude term for 'joint'.
-    time_budget: Seconds for the whole call (None: no limit). Stages stop at
-      the chunk that would overrun it; Griffin-Lim gets at most half of it
-      when L-BFGS follows. Tracing and XLA compilation on a shape's first
-      call are not bounded by it.
+    time_budget: Seconds of iterations (None: no limit): Griffin-Lim and
+      L-BFGS stop at the chunk that would overrun it. Griffin-Lim gets 85%
+      of it for linear magnitudes when L-BFGS follows, else half. Not
+      counted, because on a shape's first call in a process they are
+      mostly tracing and XLA compilation (2-10 s on a busy 2-core CPU,
+      milliseconds on later calls): the preparation
+      (`stage_seconds['prepare']`), and each stage's start (PGHI, the first
+      L-BFGS evaluation) and first compiled call (one iteration, which
+      always runs; also the chunk in which a combined start selects, which
+      compiles for the new batch shape), together
+      `stage_seconds['compile']`. A call takes about `time_budget` plus
+      those two, plus the final synthesis and scoring. Under a budget below
+      `LBFGS_XLA_MIN_BUDGET` (60 s) L-BFGS stays in TensorFlow's executor
+      (`lbfgs_uses_xla`), whose compilation is the shorter.
     tolerance: Stop L-BFGS when the relative loss change falls below this.
     seed: Seed of the random initial phase.
     init: Initial phase of Griffin-Lim: 'pghi' (phase-gradient heuristic
@@ -596,12 +625,14 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
              momentum=momentum, init=init, seed=seed,
              domain=_resolve_domain(domain, config), compression=float(compression),
              joint_weight=float(joint_weight), forward_fn=forward_fn, target=target,
-             tolerance=float(tolerance), jit_compile=jit_compile)
+             tolerance=float(tolerance), jit_compile=jit_compile, time_budget=time_budget)
   stage_seconds["prepare"] = clock.elapsed() - t0
+  clock.exclude(clock.elapsed())  # The budget counts the iterations (see `time_budget`).
 
   try:
     t0 = clock.elapsed()
-    gl_clock = clock if method == "griffin_lim" else clock.share(_GL_BUDGET_SHARE)
+    share = _LINEAR_GL_BUDGET_SHARE if config.representation == "stft" else _GL_BUDGET_SHARE
+    gl_clock = clock if method == "griffin_lim" else clock.share(share)
     signal, normalised = _run_griffin_lim(job, gl_clock, run, report), True
     if run.stop == "time_budget" and method != "griffin_lim":
       run.stop = "iterations"  # Griffin-Lim used its share; L-BFGS takes the rest.
@@ -623,6 +654,8 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
   silent = tf.reshape(peak, [-1, 1]) <= 0
   signal = tf.where(silent, tf.zeros_like(signal), signal)
   sc_db = eng.evaluate(normalised, signal, native, linear / _linear_scale(scale, config)).numpy()
+  if time_budget is not None:
+    stage_seconds["compile"] = run.compile_seconds
   waveform = signal.numpy().reshape(tuple(batch_shape) + (length,))
   result = ReconstructionResult(
       method=method, stop_reason=run.stop, gl_iterations=run.gl_iterations,
@@ -635,7 +668,7 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
 _Job = collections.namedtuple("_Job", [
     "eng", "native", "linear", "magnitude", "scale", "length", "method", "gl_iters",
     "lbfgs_iters", "momentum", "init", "seed", "domain", "compression", "joint_weight",
-    "forward_fn", "target", "tolerance", "jit_compile"])
+    "forward_fn", "target", "tolerance", "jit_compile", "time_budget"])
 _Job.__doc__ = """One `reconstruct` call: its engine, prepared inputs and settings.
 
 `native` is the given representation `[batch, frames, features]`, `linear`
@@ -657,6 +690,12 @@ class _RunState:
     best: None, or a callable returning `(waveform [batch, samples],
       normalised)` for the best estimate so far (`normalised`: at peak
       magnitude 1, not yet multiplied by the input's scale).
+    compile_seconds: Under a time budget, the seconds of the stages' starts
+      and first compiled calls, which the budget does not count
+      (`_Clock.exclude`): `stage_seconds['compile']`.
+    new_shape: Set by a chunk that changed the batch's shape (a combined
+      start selected), whose compiled call compiled again: under a budget
+      `_run_chunks` leaves that chunk out too.
   """
   stop: str = "iterations"
   gl_iterations: int = 0
@@ -665,6 +704,8 @@ class _RunState:
   domain: Optional[str] = None
   rates: dict = dataclasses.field(default_factory=dict)
   best: Optional[Callable[[], tuple]] = None
+  compile_seconds: float = 0.0
+  new_shape: bool = False
 
 
 def _run_chunks(stage, step, iterations, chunk, clock, run, report):
@@ -687,20 +728,33 @@ def _run_chunks(stage, step, iterations, chunk, clock, run, report):
 
   Returns:
     'iterations' (all done), 'time_budget' or 'ended' (a chunk advanced less
-    than asked: the stage converged or stalled).
+    than asked: the stage converged or stalled). Under a budget the first
+    chunk is one iteration, run even when no time is left, and its time is
+    excluded from the budget (see `reconstruct`'s `time_budget`), as is a
+    chunk that sets `run.new_shape` (it compiled for a new batch shape; at
+    most one chunk's iterations, about `_CHUNK_SECONDS`, go uncounted).
   """
   done, rate = 0, None
   while done < iterations:
     size = clock.chunk(_chunk_size(chunk, rate), iterations - done, rate)
+    if done == 0 and clock.budget is not None:
+      size = 1  # The first call compiles: one iteration, outside the budget.
     if size == 0:
       return "time_budget"
     t0 = time.perf_counter()
     advanced, loss = step(size)
-    rate = (time.perf_counter() - t0) / max(advanced, 1)
-    if done > 0:
+    seconds = time.perf_counter() - t0
+    rate = seconds / max(advanced, 1)
+    first_call, run.new_shape = done == 0 or run.new_shape, False
+    if not first_call:
       run.rates[stage] = rate
     elif clock.budget is not None:
-      rate = None  # Under a budget, size chunks from a second, warm measurement.
+      # Tracing and XLA compilation (on a shape's first call in a process) are
+      # not the budget's: the clock leaves the first call out. Chunks are sized
+      # from a second, warm measurement.
+      clock.exclude(seconds)
+      run.compile_seconds += seconds
+      rate = None
     done += advanced
     report(stage, done, iterations, loss)
     if advanced < size:
@@ -772,6 +826,7 @@ def _run_griffin_lim(job, clock, run, report):
   end, or at Ctrl-C) each example keeps its best start (`_select_start`) and
   the rest of the stage runs on `batch` examples.
   """
+  t0 = time.perf_counter()
   eng, magnitude, length = job.eng, job.magnitude, job.length
   runner = eng.griffin_lim_xla if gl_lib.prefers_xla(job.gl_iters) else eng.griffin_lim
   starts = _STARTS.get(job.init, (job.init,))
@@ -798,10 +853,15 @@ def _run_griffin_lim(job, clock, run, report):
   run.best = lambda: (runner.waveform(magnitude, selected(), length), True)
 
   def step(size):
+    if done[0] == 0 and clock.budget is not None:
+      # Trace the synthesis in the first call, which the budget leaves out,
+      # rather than at the stage's end, where it would count.
+      runner.waveform(magnitude, selected(), length)
     if selecting[0] and done[0] + size >= SELECT_ITERATIONS:
       first = SELECT_ITERATIONS - done[0]
       advance(first)
       current[0], selecting[0] = selected(), False
+      run.new_shape = True  # One example per start from here: the loop compiles again.
       advance(size - first)
     else:
       advance(size)
@@ -810,6 +870,10 @@ def _run_griffin_lim(job, clock, run, report):
     return size, tf.reduce_mean(losses.spectral_convergence(tf.abs(best.rebuilt),
                                                             magnitude)).numpy()
 
+  if clock.budget is not None:  # The starts (PGHI): set-up, not iterations.
+    seconds = time.perf_counter() - t0
+    clock.exclude(seconds)
+    run.compile_seconds += seconds
   ended = _run_chunks("griffin_lim", step, job.gl_iters, _GL_CHUNK, clock, run, report)
   if ended == "time_budget":
     run.stop = ended
@@ -836,7 +900,7 @@ def _select_start(state, magnitude, starts):
   return gl_lib.GriffinLimState(*(tf.gather(part, index) for part in state))
 
 
-def lbfgs_uses_xla(jit_compile, iterations, bucketable=True):
+def lbfgs_uses_xla(jit_compile, iterations, bucketable=True, time_budget=None):
   """Whether L-BFGS runs as one XLA loop: `jit_compile`, or None and many iterations.
 
   XLA halves TFP's per-iteration bookkeeping but compiles once per shape
@@ -844,21 +908,41 @@ def lbfgs_uses_xla(jit_compile, iterations, bucketable=True):
   opt-in compilation cache, see `xla_cache`); from `LBFGS_XLA_MIN_ITERATIONS`
   iterations on, as in the defaults, it pays for itself. Problems that
   cannot be bucketed (`optimize.bucketable`) would compile once per exact
-  length, so None keeps them in the executor.
+  length, so None keeps them in the executor. Under a `time_budget` of less
+  than `LBFGS_XLA_MIN_BUDGET` seconds None means the executor: in a fresh
+  process the XLA loop's compilation took 2-8 s on a 2-core CPU (the
+  executor's tracing 1.5-3.5 s), longer than such a budget's L-BFGS share.
+
+  Args:
+    jit_compile: True, False or None (choose).
+    iterations: The L-BFGS iteration cap.
+    bucketable: Whether the problem can be padded to a bucket of frames.
+    time_budget: Seconds of the call's budget, or None.
+
+  Returns:
+    bool.
   """
   if jit_compile is None:
+    if time_budget is not None and time_budget < LBFGS_XLA_MIN_BUDGET:
+      return False
     return bucketable and iterations >= LBFGS_XLA_MIN_ITERATIONS
   return bool(jit_compile)
 
 
 LBFGS_XLA_MIN_ITERATIONS = 100
+LBFGS_XLA_MIN_BUDGET = 60.0
 
 
 def _run_lbfgs(job, signal, clock, run, report):
   """L-BFGS from the Griffin-Lim waveform: `(waveform [batch, samples], normalised)`."""
+  t0 = time.perf_counter()
   position, args, finish, runner, normalised = _lbfgs_problem(job, signal)
   run.domain = "joint" if job.method == "joint" else job.domain
   results = runner.start(position, *args)
+  if clock.budget is not None:  # One evaluation; on a shape's first call, compilation.
+    seconds = time.perf_counter() - t0
+    clock.exclude(seconds)
+    run.compile_seconds += seconds
   current = [results]
   run.best = lambda: (finish(current[0].position), normalised)
 
@@ -889,7 +973,8 @@ def _lbfgs_problem(job, signal):
   eng, config, length = job.eng, job.eng.config, job.length
   xla = lbfgs_uses_xla(job.jit_compile, job.lbfgs_iters,
                        job.method != "joint" and
-                       optimize.bucketable(config, job.domain, job.forward_fn))
+                       optimize.bucketable(config, job.domain, job.forward_fn),
+                       job.time_budget)
   reference = tf.reduce_max(job.linear, axis=[1, 2], keepdims=True)
   lin_target = job.linear / _linear_scale(job.scale, config)
   gain = tf.reshape(job.scale, [-1, 1])
