@@ -112,7 +112,7 @@ class _LoadItems(beam.DoFn):
         if self._exists(output):
           yield self._skip(path, output)
           return
-        items = [self._load(path, output)]
+        items = self._load(path, output)
     except Exception as error:  # pylint: disable=broad-except
       self._failed.inc()
       yield _dead(path, error)
@@ -128,15 +128,24 @@ class _LoadItems(beam.DoFn):
                                                "status": "skipped"})
 
   def _load(self, path, output):
-    """One file's item (read through a local copy when the path is remote)."""
+    """One file's items (read through a local copy when the path is remote), or skip lines.
+
+    An array with leading item axes gives one item each (`jobs.load_items`).
+    """
     from tfspecinv.errors import SpecInvError  # pylint: disable=import-outside-toplevel
     with _local_copy(path) as local:
       try:
-        item = jobs.load_item(self._settings, local, output)
+        items = jobs.load_items(self._settings, local, output)
       except SpecInvError as error:  # Name the input, not its local copy.
         raise SpecInvError(str(error).replace(local, path)) from None
-    item.source = path
-    return _checked(self._settings, item)
+    results = []
+    for item in items:
+      item.source = item.source.replace(local, path)
+      if item.output != output and self._exists(item.output):
+        results.append(self._skip(item.source, item.output))
+      else:
+        results.append(_checked(self._settings, item))
+    return results
 
   def _records(self, path):
     """The items of a TFRecord file, skipped and failed records as tagged outputs."""
@@ -290,7 +299,7 @@ class _InvertBatches(beam.DoFn):
     written, gain, peak = jobs.write_output(settings, item, waveform, store=store)
     quality = jobs.measure(item, written, result, index)
     jobs.warn_about_fit(settings, item, quality, gain, peak)
-    duration = len(written) / item.config.sample_rate
+    duration = written.shape[-1] / item.config.sample_rate
     self._written.inc()
     self._audio_seconds.update(int(round(duration * 1000)))
     return {"input": item.source, "output": item.output,

@@ -495,7 +495,7 @@ def check_shape(source, spectrogram, channels=False):
   if spectrogram.ndim > 2:
     raise data_error(
         f"{source}: the array has shape {spectrogram.shape}; a TFRecord record holds one "
-        "spectrogram ([bins, frames], or [frames, bins] with --layout=frames_bins), or with "
+        "2-D spectrogram ([bins, frames], or [frames, bins] with --layout=frames_bins), or with "
         "--channels one [channels, bins, frames]: write one record per item.")
   raise data_error(
       f"{source}: the array has shape {spectrogram.shape}; a spectrogram needs 2 dimensions "
