@@ -14,6 +14,12 @@ Invert every .npy/.npz/.wav in a folder into another folder:
 
   python main.py --input=mels/ --output=wavs/ --representation=mel --n_mels=80
 
+A round trip keeps every channel (one batched engine call), the sample rate
+and the sample format (unless --subtype); --mono downmixes. Whatever the
+output changes from the input is said in one `note:` line and in --report.
+An array [B, bins, frames] gives B wavs, OUT_00000.wav ...; with --channels,
+[channels, bins, frames] is one multichannel wav.
+
 Two positional arguments are --input and --output (`python main.py IN OUT`).
 `--duration=SECONDS` (or `--length=SAMPLES`) says how long the audio was: a
 picture needs it with `--resize`, which changes its time axis.
