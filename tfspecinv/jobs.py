@@ -24,7 +24,8 @@ from absl import flags
 
 from tfspecinv import conventions
 
-__all__ = ["JobSettings", "Item", "UsageError", "build_config", "load_item", "tfrecord_items",
+__all__ = ["JobSettings", "Item", "UsageError", "build_config", "load_item", "load_items",
+           "item_outputs", "item_settings", "tfrecord_items",
            "check_array_item", "group_items", "reconstruct_items", "levels", "gain_for",
            "write_output", "encode_audio", "measure", "warn_about_fit", "block_frames",
            "import_tensorflow_quietly", "say"]
@@ -416,7 +417,7 @@ def load_items(settings, path, output):
   array = np.asarray(io_lib.read_array(path, settings.key))
   kept = 3 if settings.channels else 2
   if array.ndim <= kept:
-    return [load_item(settings, path, output)]
+    return [_array_item(settings, path, output, array)]
   arrays = array.reshape((-1,) + array.shape[array.ndim - kept:])
   if arrays.shape[0] == 1:
     return [_array_item(settings, path, output, arrays[0])]
@@ -498,7 +499,7 @@ def check_shape(source, spectrogram, channels=False):
         "2-D spectrogram ([bins, frames], or [frames, bins] with --layout=frames_bins), or with "
         "--channels one [channels, bins, frames]: write one record per item.")
   raise data_error(
-      f"{source}: the array has shape {spectrogram.shape}; a spectrogram needs 2 dimensions "
+      f"{source}: the array has shape {spectrogram.shape}; it must hold a 2-D spectrogram "
       "([bins, frames], or [frames, bins] with --layout=frames_bins).")
 
 
