@@ -345,11 +345,10 @@ def _run_group(settings, group, printer):
     quality = jobs.measure(item, written, result, index)
     jobs.warn_about_fit(settings, item, quality, gain, peak)
     _write_extras(settings, item, waveform, result, quality)
-    figures = "  ".join(f"{k} {_figure(quality, k)}" for k, v in quality.items()
-                        if k != "per_channel")
+    figures = "  ".join(f"{k} {_figure(quality, k)}" for k in quality if k != "per_channel")
     jobs.say(settings, f"{item.output}: {waveform.shape[-1]} samples{_channels_text(item)} at "
-             f"{item.config.sample_rate} Hz, {figures}, {result.method} ({result.gl_iterations} GL + "
-             f"{result.lbfgs_iterations} L-BFGS iterations, "
+             f"{item.config.sample_rate} Hz, {figures}, {result.method} "
+             f"({result.gl_iterations} GL + {result.lbfgs_iterations} L-BFGS iterations, "
              f"{time.perf_counter() - started:.1f}s, stop: {result.stop_reason})")
     _say_changes(settings, item)
   return _exit_status(result, "the best result so far")

@@ -15,7 +15,8 @@ import soundfile
 from tfspecinv.errors import SpecInvError
 
 __all__ = ["AUDIO_EXTENSIONS", "ARRAY_EXTENSIONS", "read_audio", "audio_format", "read_array",
-           "write_audio", "frames_last", "atomic_path", "check_output_path", "check_audio_output", "input_kind"]
+           "write_audio", "frames_last", "atomic_path", "check_output_path",
+           "check_audio_output", "input_kind"]
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 ARRAY_EXTENSIONS = (".npy", ".npz")

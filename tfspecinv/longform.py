@@ -345,9 +345,9 @@ def _solve_block(plan, previous, array, config, length, solver, eng, stats, gl_i
   signal = None
   if np.any(peak > 0):
     try:
-      signal = _fit(plan, previous, magnitude / tf.constant(scale[:, :, None], magnitude.dtype), native,
-                    linear, scale, context, start, stop, pads_t, config, solver, stats, gl_iters,
-                    lbfgs_iters, momentum, seed)
+      normalised = magnitude / tf.constant(scale[:, :, None], magnitude.dtype)
+      signal = _fit(plan, previous, normalised, native, linear, scale, context, start, stop,
+                    pads_t, config, solver, stats, gl_iters, lbfgs_iters, momentum, seed)
       signal[peak <= 0, context.shape[1]:] = 0.0  # Silent channels, as in `reconstruct`.
     except KeyboardInterrupt:
       signal = stats.pop("best", None)
