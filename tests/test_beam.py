@@ -198,7 +198,7 @@ def test_tfrecord_records_and_a_round_trip(inputs, tmp_path):
   mels = [np.load(inputs / f"clip{i:02d}.npy") for i in (0, 1)]
   records = tmp_path / "in" / "mels.tfrecord"
   records.parent.mkdir()
-  io_lib.write_tfrecord(str(records), [mels[0], mels[1], mels[0][None]],
+  io_lib.write_tfrecord(str(records), [mels[0], mels[1], np.stack([mels[0]] * 2)],
                         names=["first", "second", "batched"])
   y, _ = librosa.load(os.path.join(SAMPLES, "speech_female_ljspeech.wav"), sr=22050,
                       duration=0.5)

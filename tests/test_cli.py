@@ -200,7 +200,7 @@ def test_tfrecord_file_of_spectrograms_into_a_folder(tmp_path, librosa_mel):
   from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
   _, mel, _ = librosa_mel
   path, out = tmp_path / "mels.tfrecord", tmp_path / "wavs"
-  io_lib.write_tfrecord(str(path), [mel[:, :40], mel[:, 40:80], mel[None, :, :40]],
+  io_lib.write_tfrecord(str(path), [mel[:, :40], mel[:, 40:80], np.stack([mel[:, :40]] * 2)],
                         names=["first", "second", "batched"])
   process = _run(f"--input={path}", f"--output={out}", *MEL_FLAGS, "--lbfgs_iters=10",
                  "--batch_size=2")

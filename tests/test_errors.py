@@ -103,7 +103,7 @@ def test_cli_catalogue(tmp_path, name, array, config, message):
 
 
 @pytest.mark.parametrize("case, files, flags, message", [
-    ("4-D array", {"in.npy": np.ones((2, 2, 9, 12))}, [], "2-D spectrogram"),
+    ("0-D array", {"in.npy": np.ones(())}, [], "2-D spectrogram"),
     ("1-D array", {"in.npy": np.ones(9)}, [], "2-D spectrogram"),
     ("empty array", {"in.npy": np.ones((9, 0))}, [], "empty"),
     ("truncated npy", {"in.npy": b"\x93NUMPY\x01\x00v\x00{'descr'"}, [], "corrupt"),

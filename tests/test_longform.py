@@ -158,7 +158,7 @@ def test_silent_blocks_give_silence():
 
 
 @pytest.mark.parametrize("bad, kwargs, words", [
-    (np.ones((2, 80, 100), np.float32), {}, "reconstruct for batches"),
+    (np.ones((2, 2, 80, 100), np.float32), {}, "reconstruct for batches"),
     (np.ones((80, 100), np.float32), {"block_frames": 2}, "block_frames=2 is too small"),
     (np.ones((64, 100), np.float32), {}, "set n_mels=64"),
     (np.where(np.arange(100) == 70, np.nan, 1.0) * np.ones((80, 1)), {"block_frames": 16},

@@ -109,10 +109,13 @@ class _LoadItems(beam.DoFn):
       if kind == "tfrecord":
         items = self._records(path)
       else:
-        # A file's name is taken even if it fails to load, as main.py does with a folder,
-        # so fixing it later does not move another input's output.
-        yield beam.pvalue.TaggedOutput(_NAMES, (path, _stem(path)))
-        items = [self._load(path)]
+        try:
+          items = self._load(path)
+        except Exception:  # pylint: disable=broad-except
+          # A file's name is taken even if it fails to load, as main.py does with a folder,
+          # so fixing it later does not move another input's output.
+          yield beam.pvalue.TaggedOutput(_NAMES, (path, _stem(path)))
+          raise
     except Exception as error:  # pylint: disable=broad-except
       self._failed.inc()
       yield _dead(path, error)
@@ -120,16 +123,26 @@ class _LoadItems(beam.DoFn):
     yield from items
 
   def _load(self, path):
-    """One file's item (read through a local copy when the path is remote)."""
+    """One file's items (read through a local copy when the path is remote), names first.
+
+    An array with leading item axes gives one item each (`jobs.load_items`),
+    sourced `PATH[i]` and so named `STEM_0000i` by `jobs.output_files`, as main.py
+    names a TFRecord file's unnamed records.
+    """
     from tfspecinv.errors import SpecInvError  # pylint: disable=import-outside-toplevel
+    nominal = FileSystems.join(self._output_dir, _stem(path) + ".wav")  # Named again later.
     with _local_copy(path) as local:
       try:
-        item = jobs.load_item(self._settings, local, None)
+        items = jobs.load_items(self._settings, local, nominal)
       except SpecInvError as error:  # Name the input, not its local copy.
         raise SpecInvError(str(error).replace(local, path)) from None
-    item.source = path
-    item.name = _stem(path)
-    return _checked(self._settings, item)
+    results = []
+    for item in items:
+      item.source = item.source.replace(local, path)
+      item.name = _stem(path) if item.source == path else None
+      results.append(beam.pvalue.TaggedOutput(_NAMES, (item.source, item.name)))
+    results.extend(_checked(self._settings, item) for item in items)
+    return results
 
   def _records(self, path):
     """The items of a TFRecord file, failed records as dead letters."""
@@ -310,7 +323,7 @@ class _InvertBatches(beam.DoFn):
     written, gain, peak = jobs.write_output(settings, item, waveform, store=store)
     quality = jobs.measure(item, written, result, index)
     jobs.warn_about_fit(settings, item, quality, gain, peak)
-    duration = len(written) / item.config.sample_rate
+    duration = written.shape[-1] / item.config.sample_rate
     self._written.inc()
     self._audio_seconds.update(int(round(duration * 1000)))
     return {"input": item.source, "name": item.name, "output": item.output,

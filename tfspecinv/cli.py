@@ -14,6 +14,12 @@ Invert every .npy/.npz/.wav in a folder into another folder:
 
   python main.py --input=mels/ --output=wavs/ --representation=mel --n_mels=80
 
+A round trip keeps every channel (one batched engine call), the sample rate
+and the sample format (unless --subtype); --mono downmixes. Whatever the
+output changes from the input is said in one `note:` line and in --report.
+An array [B, bins, frames] gives B wavs, OUT_00000.wav ...; with --channels,
+[channels, bins, frames] is one multichannel wav.
+
 Two positional arguments are --input and --output (`python main.py IN OUT`).
 `--duration=SECONDS` (or `--length=SAMPLES`) says how long the audio was: a
 picture needs it with `--resize`, which changes its time axis.
@@ -99,13 +105,34 @@ def _write_extras(settings, item, waveform, result, quality):
         "stage_seconds": result.stage_seconds,
         "loss_history": [{"stage": s, "iteration": i, "loss": l}
                          for s, i, l in result.loss_history],
-        "quality": quality, "samples": int(len(waveform)),
+        "quality": quality, "samples": int(waveform.shape[-1]), **_format_fields(settings, item),
     }
     _write_report(settings, report)
   if settings.plot:
     from tfspecinv import plotting  # pylint: disable=import-outside-toplevel
+    spectrogram = item.spectrogram
+    if spectrogram.ndim == 3:
+      jobs.say(settings, f"{settings.plot}: shows the first of {spectrogram.shape[0]} channels.")
+      spectrogram, waveform = spectrogram[0], waveform[0]
     with io_lib.atomic_path(settings.plot, settings.overwrite) as temporary:
-      plotting.save_comparison(temporary, item.spectrogram, waveform, item.config, result)
+      plotting.save_comparison(temporary, spectrogram, waveform, item.config, result)
+
+
+def _format_fields(settings, item):
+  """The report's channels, sample format and what the output changes from the input."""
+  return {"channels": int(item.spectrogram.shape[0]) if item.spectrogram.ndim == 3 else 1,
+          "subtype": jobs.item_settings(settings, item).subtype,
+          "changes": list(item.changes)}
+
+
+def _say_changes(settings, item):
+  """One line naming what the output changes from the input, if anything."""
+  if item.changes:
+    jobs.say(settings, f"note: {item.output}: {'; '.join(item.changes)}.")
+
+
+def _channels_text(item):
+  return f" x {item.spectrogram.shape[0]} channels" if item.spectrogram.ndim == 3 else ""
 
 
 def _write_report(settings, report):
@@ -212,10 +239,17 @@ def _load_all(settings, pairs, folder, failures):
     try:
       if folder:
         io_lib.check_output_path(output, settings.overwrite)
-      item = jobs.load_item(settings, source, output)
-      if folder:
-        item.name = os.path.splitext(os.path.basename(source))[0]
-      items.append(item)
+      loaded = jobs.load_items(settings, source, output)
+      for item in loaded:
+        if item.output != output:  # Items of one array: OUT_00000.wav, ...
+          io_lib.check_output_path(item.output, settings.overwrite)
+        if folder:
+          item.name = os.path.splitext(os.path.basename(
+              source if item.output == output else item.output))[0]
+      if len(loaded) > 1 and (settings.report or settings.plot):
+        raise UsageError(f"{source} holds {len(loaded)} items; --report and --plot take a "
+                         "single one (pass --channels if the leading axis is channels).")
+      items.extend(loaded)
     except SpecInvError as error:
       if not folder:
         raise _naming(source, error) from None
@@ -276,6 +310,7 @@ def _write_manifest(folder, written, failures):
   for a written file, `reason` for a failed one. It describes the last run and
   is replaced by the next.
   """
+  import numpy as np  # pylint: disable=import-outside-toplevel
   from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
   rows = [dict(row, status="written") for row in written]
   rows += [{"input": source, "status": "failed", "reason": message}
@@ -298,6 +333,7 @@ def _run_long(settings, item, block_frames, printer, written=None):
 
   `written` (a list) gets the manifest row of the file written.
   """
+  import numpy as np  # pylint: disable=import-outside-toplevel
   from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
   from tfspecinv import longform  # pylint: disable=import-outside-toplevel
   if settings.method == "joint" or settings.plot or settings.time_budget:
@@ -309,11 +345,13 @@ def _run_long(settings, item, block_frames, printer, written=None):
   jobs.say(settings, f"{item.source}: long input, reconstructing in blocks of {block_frames} "
            "frames.")
   length = settings.length if settings.length is not None else item.length
+  settings = jobs.item_settings(settings, item)
+  channels = item.spectrogram.shape[0] if item.spectrogram.ndim == 3 else 1
   applied = []
   gain_for_peak = lambda peak: applied.append(jobs.gain_for(settings, peak, item.config)) or \
       applied[-1]
   with io_lib.streamed_audio(item.output, item.config.sample_rate, settings.subtype,
-                             settings.overwrite, gain_for_peak) as write:
+                             settings.overwrite, gain_for_peak, channels=channels) as write:
     _, result = longform.reconstruct_long(
         item.spectrogram, item.config, sink=write, length=length, block_frames=block_frames,
         method=settings.method, gl_iters=settings.gl_iters, lbfgs_iters=settings.lbfgs_iters,
@@ -321,16 +359,20 @@ def _run_long(settings, item, block_frames, printer, written=None):
   printer.done()
   if written is not None and result.samples_written:
     written.append(_manifest_row(item, result.samples_written,
-                                 float(result.spectral_convergence_db)))
+                                 float(np.max(result.spectral_convergence_db))))
   if settings.report:
     report = {"input": item.source, "output": item.output,
               "config": dataclasses.asdict(item.config), "method": settings.method,
-              "block_mode": True, **result._asdict()}
+              "block_mode": True, **result._asdict(), **_format_fields(settings, item)}
+    if channels > 1:
+      report["spectral_convergence_db"] = [float(v) for v in result.spectral_convergence_db]
     _write_report(settings, report)
-  jobs.say(settings, f"{item.output}: {result.samples_written} samples at "
+  fit = " / ".join(f"{v:.2f}" for v in np.ravel(result.spectral_convergence_db))
+  jobs.say(settings, f"{item.output}: {result.samples_written} samples{_channels_text(item)} at "
            f"{item.config.sample_rate} Hz, spectral_convergence_db "
-           f"{result.spectral_convergence_db:.2f}, {result.blocks_done}/{result.blocks} blocks, "
+           f"{fit}, {result.blocks_done}/{result.blocks} blocks, "
            f"{time.perf_counter() - started:.1f}s, stop: {result.stop_reason})")
+  _say_changes(settings, item)
   level_known = not (item.config.scale == "db" and item.config.ref == "max")
   if applied and applied[-1] != 1.0 and level_known:
     print(f"warning: {item.output}: the file was scaled by {applied[-1]:.3g} "
@@ -363,15 +405,23 @@ def _run_group(settings, group, printer, written=None):
     samples, gain, peak = jobs.write_output(settings, item, waveform)
     quality = jobs.measure(item, samples, result, index)
     if written is not None:
-      written.append(_manifest_row(item, len(samples), quality["spectral_convergence_db"]))
+      written.append(_manifest_row(item, samples.shape[-1], quality["spectral_convergence_db"]))
     jobs.warn_about_fit(settings, item, quality, gain, peak)
     _write_extras(settings, item, waveform, result, quality)
-    figures = "  ".join(f"{k} {v:.2f}" for k, v in quality.items())
-    jobs.say(settings, f"{item.output}: {len(waveform)} samples at {item.config.sample_rate} "
-             f"Hz, {figures}, {result.method} ({result.gl_iterations} GL + "
-             f"{result.lbfgs_iterations} L-BFGS iterations, "
+    figures = "  ".join(f"{k} {_figure(quality, k)}" for k in quality if k != "per_channel")
+    jobs.say(settings, f"{item.output}: {waveform.shape[-1]} samples{_channels_text(item)} at "
+             f"{item.config.sample_rate} Hz, {figures}, {result.method} "
+             f"({result.gl_iterations} GL + {result.lbfgs_iterations} L-BFGS iterations, "
              f"{time.perf_counter() - started:.1f}s, stop: {result.stop_reason})")
+    _say_changes(settings, item)
   return _exit_status(result, "the best result so far")
+
+
+def _figure(quality, name):
+  """A quality figure for the report line: per channel ('a / b') when there are several."""
+  if "per_channel" in quality:
+    return " / ".join(f"{c[name]:.2f}" for c in quality["per_channel"])
+  return f"{quality[name]:.2f}"
 
 
 def _exit_status(result, what):

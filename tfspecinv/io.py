@@ -17,9 +17,10 @@ import soundfile
 
 from tfspecinv.errors import SpecInvError
 
-__all__ = ["AUDIO_EXTENSIONS", "ARRAY_EXTENSIONS", "read_audio", "read_array", "write_audio",
-           "atomic_path", "check_output_path", "check_audio_output", "input_kind",
-           "read_tfrecord", "iter_tfrecord", "TFRecordEntry", "write_tfrecord"]
+__all__ = ["AUDIO_EXTENSIONS", "ARRAY_EXTENSIONS", "read_audio", "audio_format", "read_array",
+           "write_audio", "frames_last", "atomic_path", "check_output_path",
+           "check_audio_output", "input_kind", "read_tfrecord", "iter_tfrecord", "TFRecordEntry",
+           "write_tfrecord"]
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 ARRAY_EXTENSIONS = (".npy", ".npz")
@@ -46,8 +47,16 @@ def input_kind(path):
       f"file of them ({', '.join(TFRECORD_EXTENSIONS)}) to invert.")
 
 
-def read_audio(path):
-  """Mono float32 samples and the sample rate (channels are averaged).
+def read_audio(path, mono=True):
+  """Float32 samples and the sample rate.
+
+  Args:
+    path: An audio file.
+    mono: Average the channels into one (the default); False keeps them.
+
+  Returns:
+    `(samples, sample_rate)`: samples `[samples]` when `mono` or the file has
+    one channel, else `[channels, samples]` in the file's channel order.
 
   Raises:
     SpecInvError: if the file is missing, unreadable, corrupt or empty.
@@ -65,7 +74,23 @@ def read_audio(path):
     bad = int(np.count_nonzero(~np.isfinite(data)))
     raise SpecInvError(f"{path}: the audio has {bad} NaN or infinite sample(s); is the file "
                        "corrupt? Fix or re-export it.")
-  return data.mean(axis=1), int(sample_rate)
+  if mono or data.shape[1] == 1:
+    return data.mean(axis=1), int(sample_rate)
+  return np.ascontiguousarray(data.T), int(sample_rate)
+
+
+def audio_format(path):
+  """`(channels, subtype)` of an audio file, e.g. `(2, 'PCM_24')` (soundfile's subtype names).
+
+  Raises:
+    SpecInvError: if the file cannot be read.
+  """
+  try:
+    info = soundfile.info(path)
+  except Exception as error:  # pylint: disable=broad-except  (any bytes: a damaged header)
+    raise SpecInvError(f"{path}: cannot read audio ({_first_line(error)}); is the file "
+                       "corrupt or truncated?") from None
+  return int(info.channels), str(info.subtype)
 
 
 def read_array(path, key=None):
@@ -371,7 +396,7 @@ def check_audio_output(path, subtype):
 
 
 def write_audio(path, samples, sample_rate, subtype="PCM_16", overwrite=False):
-  """Write mono `samples` `[n]` (float) atomically.
+  """Write `samples` `[n]` (mono) or `[channels, n]` (float) atomically.
 
   Raises:
     SpecInvError: for an existing file without `overwrite`, an unwritable
@@ -379,14 +404,20 @@ def write_audio(path, samples, sample_rate, subtype="PCM_16", overwrite=False):
   """
   ext = check_audio_output(path, subtype)
   with atomic_path(path, overwrite) as temporary:
-    soundfile.write(temporary, np.asarray(samples, np.float32), int(sample_rate),
-                    subtype=subtype, format=ext[1:].upper())
+    soundfile.write(temporary, frames_last(samples), int(sample_rate), subtype=subtype,
+                    format=ext[1:].upper())
+
+
+def frames_last(samples):
+  """`[n]` or `[channels, n]` float samples as soundfile takes them: `[n]` or `[n, channels]`."""
+  samples = np.asarray(samples, np.float32)
+  return samples.T if samples.ndim == 2 else samples
 
 
 @contextlib.contextmanager
 def streamed_audio(path, sample_rate, subtype="PCM_16", overwrite=False, gain_for_peak=None,
-                   chunk_samples=1 << 20):
-  """Write mono audio chunk by chunk, in bounded memory; the file appears only when done.
+                   chunk_samples=1 << 20, channels=1):
+  """Write audio chunk by chunk, in bounded memory; the file appears only when done.
 
   Chunks go to a float temporary file while their peak is tracked; on exit
   the samples are copied, times `gain_for_peak(peak)`, into `path` in
@@ -400,9 +431,11 @@ def streamed_audio(path, sample_rate, subtype="PCM_16", overwrite=False, gain_fo
     overwrite: Replace an existing `path`.
     gain_for_peak: Optional callable `peak -> gain` (e.g. peak normalisation).
     chunk_samples: Samples per copy step of the second pass.
+    channels: Channels of the file; one gain applies to all of them.
 
   Yields:
-    `write(samples)` for consecutive 1-D float chunks.
+    `write(samples)` for consecutive float chunks, `[n]` for one channel,
+    `[channels, n]` for several.
 
   Raises:
     SpecInvError: as `write_audio`.
@@ -418,11 +451,11 @@ def streamed_audio(path, sample_rate, subtype="PCM_16", overwrite=False, gain_fo
   os.close(handle)
   peak = [0.0]
   try:
-    with soundfile.SoundFile(raw_path, "w", int(sample_rate), 1, subtype="FLOAT",
+    with soundfile.SoundFile(raw_path, "w", int(sample_rate), int(channels), subtype="FLOAT",
                              format="WAV") as raw:
 
       def write(samples):
-        samples = np.asarray(samples, np.float32)
+        samples = frames_last(samples)
         if samples.size:
           peak[0] = max(peak[0], float(np.max(np.abs(samples))))
         raw.write(samples)
@@ -431,7 +464,8 @@ def streamed_audio(path, sample_rate, subtype="PCM_16", overwrite=False, gain_fo
     gain = 1.0 if gain_for_peak is None else float(gain_for_peak(peak[0]))
     with atomic_path(path, overwrite) as temporary:
       with soundfile.SoundFile(raw_path) as source, soundfile.SoundFile(
-          temporary, "w", int(sample_rate), 1, subtype=subtype, format=ext[1:].upper()) as out:
+          temporary, "w", int(sample_rate), int(channels), subtype=subtype,
+          format=ext[1:].upper()) as out:
         for block in source.blocks(blocksize=chunk_samples, dtype="float32"):
           out.write(block * np.float32(gain))
   finally:

@@ -26,10 +26,11 @@ from absl import flags
 from tfspecinv import conventions
 
 __all__ = ["JobSettings", "Item", "UsageError", "build_config", "read_model_files", "load_item",
-           "tfrecord_items", "check_array_item", "group_items", "reconstruct_items", "levels",
-           "gain_for", "Records", "split_source", "source_order", "output_files", "effective_length",
-           "group_key", "write_output", "encode_audio", "measure", "warn_about_fit",
-           "warn_about_budget", "block_frames", "import_tensorflow_quietly", "say"]
+           "load_items", "item_outputs", "item_settings", "tfrecord_items", "check_array_item",
+           "group_items", "reconstruct_items", "levels", "gain_for", "Records", "split_source",
+           "source_order", "output_files", "effective_length", "group_key", "write_output",
+           "encode_audio", "measure", "warn_about_fit", "warn_about_budget", "block_frames",
+           "import_tensorflow_quietly", "say"]
 
 FLAGS = flags.FLAGS
 
@@ -52,7 +53,16 @@ flags.DEFINE_string("plot", None, "Write a PNG with target and reconstructed spe
 flags.DEFINE_enum("normalize", "auto", ["auto", "peak", "none"],
                   "Output level: 'peak' scales to a 0.99 peak; 'auto' only scales down what "
                   "would clip (with a warning); 'none' writes as is (warns if it clips).")
-flags.DEFINE_enum("subtype", "PCM_16", ["PCM_16", "PCM_24", "FLOAT"], "Output sample format.")
+flags.DEFINE_enum("subtype", "PCM_16", ["PCM_16", "PCM_24", "FLOAT"], "Output sample format. "
+                  "Default: a round trip keeps the input's (PCM_16, PCM_24 or FLOAT), anything "
+                  "else PCM_16.")
+flags.DEFINE_boolean("mono", False, "Round trip: average the input's channels into one "
+                     "(default: every channel is kept, in order, inverted as one batch).")
+flags.DEFINE_boolean("channels", False, "Arrays: the axis before the spectrogram's two is "
+                     "channels of one multichannel wav ([channels, bins, frames], as librosa's "
+                     "multichannel functions return). Without it, leading axes are separate "
+                     "items: [1, bins, frames] is one wav, [B, bins, frames] B wavs, OUT_00000.wav "
+                     "... beside --output (a TFRecord record must hold one item).")
 flags.DEFINE_boolean("quiet", False, "No progress output.")
 
 # Spectrogram pictures (.png/.jpg).
@@ -151,7 +161,8 @@ _CONFIG_FLAGS = ("power", "scale", "amin", "sample_rate", "n_fft", "hop_length",
 _JOB_FLAGS = ("convention", "ref", "top_db", "key", "overwrite", "report", "plot", "normalize",
               "subtype", "quiet", "db_range", "colormap", "origin", "resize", "length", "duration",
               "method", "gl_iters", "lbfgs_iters", "time_budget", "init", "seed", "jit",
-              "batch_size", "block_frames", "clip_range", "stats", "model_config")
+              "batch_size", "block_frames", "clip_range", "stats", "model_config", "mono",
+              "channels")
 
 
 class UsageError(Exception):
@@ -195,6 +206,8 @@ class JobSettings:
   batch_size: int = 1
   block_frames: int = None
   clip_range: str = None
+  mono: bool = False
+  channels: bool = False
   verbosity: int = 0
   stats: str = None
   model_config: str = None
@@ -391,7 +404,7 @@ def levels(settings, waveform, config):
 
   Args:
     settings: `JobSettings`.
-    waveform: Float array `[samples]`.
+    waveform: Float array `[samples]` or `[channels, samples]` (one gain for all).
     config: The item's `SpectrogramConfig`.
 
   Returns:
@@ -446,6 +459,8 @@ class Item:
   reference_audio: object = None
   length: object = None
   name: object = None  # The input-derived name its output file was made from (manifests).
+  subtype: str = None  # The output's sample format; None: --subtype.
+  changes: tuple = ()  # What the output changes from the input (a round trip's), said once.
 
 
 def load_item(settings, path, output):
@@ -475,20 +490,21 @@ def load_item(settings, path, output):
     import_tensorflow_quietly(settings.verbosity)
     _load_image(settings, item)
   elif kind == "audio":
-    samples, sample_rate = io_lib.read_audio(path)
+    samples, sample_rate = io_lib.read_audio(path, mono=settings.mono)
     item.config = build_config(settings, file_sample_rate=sample_rate)
+    item.subtype, item.changes = _round_trip_format(settings, path, output)
     import_tensorflow_quietly(settings.verbosity)
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
     from tfspecinv import transforms  # pylint: disable=import-outside-toplevel
     item.reference_audio = samples
     item.spectrogram = transforms.forward(tf.constant(samples), item.config).numpy()
     if settings.length is None:
-      item.length = len(samples)
+      item.length = samples.shape[-1]
     _apply_duration(settings, item)
   else:
     item.config = build_config(settings)
     item.spectrogram = np.asarray(io_lib.read_array(path, settings.key))
-    check_shape(path, item.spectrogram)
+    check_shape(path, item.spectrogram, settings.channels)
     _apply_duration(settings, item)
     try:
       validation.check_spectrogram(item.spectrogram, item.config)
@@ -497,22 +513,130 @@ def load_item(settings, path, output):
   return item
 
 
-def check_shape(source, spectrogram):
-  """Raise unless one 2-D spectrogram."""
-  if spectrogram.ndim != 2:
+def load_items(settings, path, output):
+  """Read one input as its items: `load_item`'s one, or one per item of an array.
+
+  An array's axes before the spectrogram's two (and before the channel axis
+  with --channels) are items: `[1, bins, frames]` is one item written to
+  `output`, `[B, bins, frames]` (or `[B1, B2, ...]`, flattened in C order) B
+  items written to `item_outputs(output, B)`.
+
+  Args:
+    settings: `JobSettings`.
+    path: A local input file (any kind `load_item` reads).
+    output: Where its wav goes (the items' names derive from it).
+
+  Returns:
+    A list of `Item`s, each as `load_item` checks them.
+
+  Raises:
+    SpecInvError: as `load_item`.
+  """
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
+  if io_lib.input_kind(path) != "array":
+    return [load_item(settings, path, output)]
+  array = np.asarray(io_lib.read_array(path, settings.key))
+  kept = 3 if settings.channels else 2
+  if array.ndim <= kept:
+    return [_array_item(settings, path, output, array)]
+  arrays = array.reshape((-1,) + array.shape[array.ndim - kept:])
+  if arrays.shape[0] == 1:
+    return [_array_item(settings, path, output, arrays[0])]
+  outputs = item_outputs(output, arrays.shape[0])
+  say(settings, f"{path}: {arrays.shape[0]} items of shape {arrays.shape[1:]} (leading axes "
+      f"{array.shape[:array.ndim - kept]}) -> {os.path.basename(outputs[0])} ... "
+      f"{os.path.basename(outputs[-1])}"
+      + ("" if settings.channels else "; --channels reads the axis before the spectrogram's "
+         "as channels of one wav") + ".")
+  return [_array_item(settings, f"{path}[{index}]", out, arrays[index])
+          for index, out in enumerate(outputs)]
+
+
+def item_outputs(output, count):
+  """The outputs of `count` items of one array: `OUT_00000.wav`, ... beside `output`.
+
+  Index-based, as a TFRecord file's unnamed records are named.
+  """
+  stem, ext = os.path.splitext(output)
+  return [f"{stem}_{index:05d}{ext}" for index in range(count)]
+
+
+def _array_item(settings, source, output, array):
+  """An `Item` of one array already read (one spectrogram, or channels with --channels)."""
+  from tfspecinv import validation  # pylint: disable=import-outside-toplevel
+  from tfspecinv.errors import SpecInvError  # pylint: disable=import-outside-toplevel
+  item = Item(source, output, spectrogram=array, config=build_config(settings))
+  check_shape(source, array, settings.channels)
+  _apply_duration(settings, item)
+  try:
+    validation.check_spectrogram(array, item.config)
+  except SpecInvError as error:
+    raise SpecInvError(f"{source}: {error}") from None
+  return item
+
+
+# Sample formats a round trip keeps; others are written in the nearest one.
+_NEAREST_SUBTYPE = {"PCM_16": "PCM_16", "PCM_24": "PCM_24", "FLOAT": "FLOAT",
+                    "PCM_32": "PCM_24", "DOUBLE": "FLOAT"}
+
+
+def _round_trip_format(settings, path, output):
+  """The output subtype of a round trip and what it changes (channels, sample format).
+
+  Returns:
+    `(subtype, changes)`: the subtype to write (the input's unless --subtype
+    is given or the output cannot hold it) and a tuple of short sentences.
+  """
+  from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
+  channels, subtype = io_lib.audio_format(path)
+  changes = []
+  if settings.mono and channels > 1:
+    changes.append(f"{channels} channels downmixed to mono (--mono)")
+  if "subtype" in settings.given:
+    written, why = settings.subtype, "--subtype"
+  else:
+    written, why = _NEAREST_SUBTYPE.get(subtype, "PCM_16"), "the nearest format written"
+    if written == "FLOAT" and os.path.splitext(output)[1].lower() == ".flac":
+      written, why = "PCM_24", "FLAC holds no float samples"
+  if written != subtype:
+    changes.append(f"{subtype} written as {written} ({why})")
+  return written, tuple(changes)
+
+
+def item_settings(settings, item):
+  """`settings` with the item's output sample format as --subtype (levels, clipping, writing)."""
+  if item.subtype is None or item.subtype == settings.subtype:
+    return settings
+  return dataclasses.replace(settings, subtype=item.subtype)
+
+
+def check_shape(source, spectrogram, channels=False):
+  """Raise unless one spectrogram: 2-D, or 3-D `[channels, ...]` with `channels`."""
+  if spectrogram.ndim == 2 or (channels and spectrogram.ndim == 3):
+    return
+  if spectrogram.ndim > 2:
     raise data_error(
-        f"{source}: the array has shape {spectrogram.shape}; the command line takes one "
-        "2-D spectrogram per file or record ([bins, frames], or [frames, bins] with "
-        "--layout=frames_bins): save one array each or use the Python API for batches.")
+        f"{source}: the array has shape {spectrogram.shape}; a TFRecord record holds one "
+        "2-D spectrogram ([bins, frames], or [frames, bins] with --layout=frames_bins), or with "
+        "--channels one [channels, bins, frames]: write one record per item.")
+  raise data_error(
+      f"{source}: the array has shape {spectrogram.shape}; it must hold a 2-D spectrogram "
+      "([bins, frames], or [frames, bins] with --layout=frames_bins).")
 
 
 def check_array_item(settings, item):
-  """The checks of a TFRecord record's item: one 2-D array, --duration fits.
+  """The checks of a TFRecord record's item: one spectrogram, --duration fits.
+
+  Leading axes of length 1 (a model's `[1, bins, frames]`) are dropped.
 
   Raises:
     SpecInvError: either check fails.
   """
-  check_shape(item.source, item.spectrogram)
+  kept = 3 if settings.channels else 2
+  while item.spectrogram.ndim > kept and item.spectrogram.shape[0] == 1:
+    item.spectrogram = item.spectrogram[0]
+  check_shape(item.source, item.spectrogram, settings.channels)
   _apply_duration(settings, item)
 
 
@@ -591,7 +715,7 @@ def _apply_duration(settings, item):
   if settings.duration is None:
     return
   config, length = item.config, requested_length(settings, item.config)
-  frames = item.spectrogram.shape[1 if config.layout == "bins_frames" else 0]
+  frames = item.spectrogram.shape[-1 if config.layout == "bins_frames" else -2]
   if config.num_frames(length) != frames:
     raise data_error(
         f"{item.source}: --duration={settings.duration:g} s is {length} samples, "
@@ -726,7 +850,7 @@ def block_frames(settings, item):
   """Block size for long-audio mode, or 0 to reconstruct the item in one piece."""
   if settings.block_frames is not None:
     return settings.block_frames
-  axis = 1 if item.config.layout == "bins_frames" else 0
+  axis = -1 if item.config.layout == "bins_frames" else -2
   return _AUTO_BLOCK_FRAMES if item.spectrogram.shape[axis] > _AUTO_LONG_FRAMES else 0
 
 
@@ -761,6 +885,8 @@ def reconstruct_items(settings, items, progress=None):
 def encode_audio(path, samples, sample_rate, subtype):
   """The bytes of an audio file (format from `path`'s extension), as `io.write_audio` writes.
 
+  `samples` are `[n]` (mono) or `[channels, n]`.
+
   Raises:
     SpecInvError: an unsupported extension or subtype.
   """
@@ -769,8 +895,8 @@ def encode_audio(path, samples, sample_rate, subtype):
   from tfspecinv import io as io_lib  # pylint: disable=import-outside-toplevel
   ext = io_lib.check_audio_output(path, subtype)
   buffer = io.BytesIO()
-  soundfile.write(buffer, np.asarray(samples, np.float32), int(sample_rate), subtype=subtype,
-                  format=ext[1:].upper())
+  soundfile.write(buffer, io_lib.frames_last(np.asarray(samples, np.float32)), int(sample_rate),
+                  subtype=subtype, format=ext[1:].upper())
   return buffer.getvalue()
 
 
@@ -787,26 +913,29 @@ def _store_local(settings):
 
 
 def write_output(settings, item, waveform, store=None):
-  """Apply --normalize, encode in --subtype, store the file and read it back.
+  """Apply --normalize, encode in --subtype (or the item's format), store the file, read it back.
+
+  One gain applies to every channel, so their level ratios are kept.
 
   Args:
     settings: `JobSettings`.
     item: The `Item` (its `output` is the destination).
-    waveform: Float array `[samples]`.
+    waveform: Float array `[samples]`, or `[channels, samples]`.
     store: `store(path, data)` that writes the bytes (default: an atomic local file).
 
   Returns:
-    (the samples as written, float64; the gain; the peak before it).
+    (the samples as written, float64, shaped as `waveform`; the gain; the peak before it).
 
   Raises:
     SpecInvError: an existing output (without --overwrite) or a bad destination.
   """
   import soundfile  # pylint: disable=import-outside-toplevel
+  settings = item_settings(settings, item)
   samples, gain, peak = levels(settings, waveform, item.config)
   data = encode_audio(item.output, samples, item.config.sample_rate, settings.subtype)
   (store or _store_local(settings))(item.output, data)
   written, _ = soundfile.read(io.BytesIO(data), dtype="float64", always_2d=False)
-  return written, gain, peak
+  return (written.T if written.ndim == 2 else written), gain, peak
 
 
 def measure(item, written, result, index):
@@ -815,13 +944,15 @@ def measure(item, written, result, index):
   Args:
     item: The `Item`.
     written: The samples read back from the output file, after normalisation
-      and quantisation.
+      and quantisation, `[samples]` or `[channels, samples]`.
     result: The batch's `ReconstructionResult`.
     index: The item's index in the batch.
 
   Returns:
     A dict: spectral_convergence_db, engine_spectral_convergence_db and,
-    where a linear target is known, log_spectral_distance_db.
+    where a linear target is known, log_spectral_distance_db. For several
+    channels these are the worst channel's, and 'per_channel' holds each
+    channel's dict, in order.
   """
   import numpy as np  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
@@ -833,15 +964,23 @@ def measure(item, written, result, index):
     target = transforms.forward(tf.constant(item.reference_audio), linear).numpy() \
         if item.reference_audio is not None else None
   estimate = transforms.forward(tf.constant(written, tf.float32), linear).numpy()
+  engine = np.asarray(result.spectral_convergence_db, np.float64)
+  engine = engine.reshape(-1, *item.spectrogram.shape[:-2])[index]  # [] or [channels]
   quality = {
-      "spectral_convergence_db": float(pipeline.fit_db(written, item.spectrogram, config)),
-      "engine_spectral_convergence_db": float(np.ravel(result.spectral_convergence_db)[index]),
+      "spectral_convergence_db": np.asarray(pipeline.fit_db(written, item.spectrogram, config),
+                                            np.float64),
+      "engine_spectral_convergence_db": engine,
   }
   if target is not None:
     lin = lambda v: scaling.unscale_amplitude(tf.constant(v, tf.float32), linear)
     lsd = losses.log_spectral_distance(lin(estimate), lin(target), power=config.power)
-    quality["log_spectral_distance_db"] = float(lsd.numpy())
-  return quality
+    quality["log_spectral_distance_db"] = np.asarray(lsd.numpy(), np.float64)
+  if item.spectrogram.ndim == 2:
+    return {name: float(value) for name, value in quality.items()}
+  per_channel = [{name: float(value[channel]) for name, value in quality.items()}
+                 for channel in range(item.spectrogram.shape[0])]
+  worst = {name: float(np.max(value)) for name, value in quality.items()}
+  return {**worst, "per_channel": per_channel}
 
 
 # A written file that fits its spectrogram this much worse than the engine's
@@ -852,6 +991,7 @@ _POOR_FIT_DB = -10.0
 
 def warn_about_fit(settings, item, quality, gain, peak):
   """One warning line on stderr when the written file fits badly, naming the likely cause."""
+  settings = item_settings(settings, item)
   written = quality["spectral_convergence_db"]
   engine = quality["engine_spectral_convergence_db"]
   if written <= engine + _FIT_LOSS_DB and written <= _POOR_FIT_DB:

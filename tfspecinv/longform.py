@@ -68,7 +68,8 @@ Fields:
   lbfgs_iterations: summed over blocks.
   seconds: wall time.
   spectral_convergence_db: of the given representation over all finished
-    frames (linear domain for STFT/mel, the MFCCs for MFCC), in dB.
+    frames (linear domain for STFT/mel, the MFCCs for MFCC), in dB; for a
+    `[channels, ...]` input, an array `[channels]`, one per channel.
   domain: the L-BFGS loss domain.
   joins: sample positions where one block's committed range meets the next.
 """
@@ -174,10 +175,13 @@ def _solver(config, dtype, domain, compression):
 
 
 def _frames_slice(spectrogram, config, first, end):
-  """Frames `[first, end)` of a 2-D array in `config.layout` (memory-mapped arrays stay lazy)."""
+  """Frames `[first, end)` of a `[..., features, frames]` array in `config.layout`.
+
+  Memory-mapped arrays stay lazy.
+  """
   if config.layout == "bins_frames":
-    return np.asarray(spectrogram[:, first:end])
-  return np.asarray(spectrogram[first:end, :])
+    return np.asarray(spectrogram[..., first:end])
+  return np.asarray(spectrogram[..., first:end, :])
 
 
 def reconstruct_long(spectrogram, config, *, sink=None, length=None,
@@ -189,12 +193,14 @@ def reconstruct_long(spectrogram, config, *, sink=None, length=None,
 
   Args:
     spectrogram: 2-D array `[features, frames]` (or `[frames, features]` with
-      `config.layout='frames_bins'`), e.g. `np.load(path, mmap_mode='r')`.
-      Only one block's frames are read at a time.
+      `config.layout='frames_bins'`), e.g. `np.load(path, mmap_mode='r')`,
+      or 3-D `[channels, features, frames]`: channels solved together as a
+      batch, each as on its own. Only one block's frames are read at a time.
     config: The `SpectrogramConfig` that made it (any representation/scale).
-    sink: Callable receiving consecutive 1-D NumPy chunks of the waveform
-      (e.g. `soundfile.SoundFile(...).write`). None: the chunks are
-      collected and returned.
+    sink: Callable receiving consecutive NumPy chunks of the waveform, `[n]`
+      (or `[channels, n]`) (e.g. `soundfile.SoundFile(...).write` for one
+      channel, `io.streamed_audio`'s `write` for several). None: the chunks
+      are collected and returned.
     length: Output samples; default `config.num_samples(frames)`.
     block_frames: Frames committed per block; memory grows with it, not with
       the input (2048 frames ~ 24 s at hop 256 / 22050 Hz).
@@ -207,8 +213,8 @@ def reconstruct_long(spectrogram, config, *, sink=None, length=None,
       'block') after each block, with the time left estimated.
 
   Returns:
-    `(waveform, result)`: the waveform `[length]` (None when a `sink` was
-    given) and a `LongResult`.
+    `(waveform, result)`: the waveform `[length]` or `[channels, length]`
+    (None when a `sink` was given) and a `LongResult`.
 
   Raises:
     SpecInvError: for bad input (as `reconstruct`) or block sizes.
@@ -219,10 +225,11 @@ def reconstruct_long(spectrogram, config, *, sink=None, length=None,
     ...   _, result = reconstruct_long(mel, config, sink=out.write, progress=print)
   """
   array = spectrogram if hasattr(spectrogram, "shape") else np.asarray(spectrogram)
-  if len(array.shape) != 2:
+  if len(array.shape) not in (2, 3):
     raise SpecInvError(
-        f"reconstruct_long takes one spectrogram [features, frames]; got shape "
-        f"{tuple(array.shape)}. Use reconstruct for batches, or loop over the examples.")
+        f"reconstruct_long takes one spectrogram [features, frames] or its channels "
+        f"[channels, features, frames]; got shape {tuple(array.shape)}. Use reconstruct for "
+        "batches, or loop over the examples.")
   _check_block_config(config)
   if config.preemphasis:
     # Blocks of the emphasised signal, de-emphasised as they are committed.
@@ -239,7 +246,8 @@ def reconstruct_long(spectrogram, config, *, sink=None, length=None,
   method, gl_iters, lbfgs_iters = pipeline.resolve_recipe(method, gl_iters, lbfgs_iters, config)
   if method == "griffin_lim":
     lbfgs_iters = 0
-  num_frames = array.shape[1 if config.layout == "bins_frames" else 0]
+  num_frames = array.shape[-1 if config.layout == "bins_frames" else -2]
+  channels = array.shape[0] if len(array.shape) == 3 else None
   length = pipeline._check_length(length, num_frames, config)  # pylint: disable=protected-access
   if domain == "auto":
     domain = "native" if config.representation == "mfcc" else "mixed"
@@ -252,7 +260,10 @@ def reconstruct_long(spectrogram, config, *, sink=None, length=None,
   eng = pipeline.engine_for(config, dtype)
   collected = [] if sink is None else None
   write = collected.append if sink is None else sink
-  stats = {"error": 0.0, "energy": 0.0, "lbfgs": 0, "written": 0, "done": 0}
+  if channels is None:  # Solved as a batch of one; the sink gets 1-D chunks.
+    write = (lambda chunk, out=write: out(chunk[0]))
+  zeros = np.zeros(channels or 1)
+  stats = {"error": zeros, "energy": zeros, "lbfgs": 0, "written": 0, "done": 0}
   started = time.perf_counter()
   previous = None
   stop = "iterations"
@@ -271,9 +282,10 @@ def reconstruct_long(spectrogram, config, *, sink=None, length=None,
   result = LongResult(
       stop_reason=stop, blocks=len(plans), blocks_done=stats["done"],
       samples_written=stats["written"], lbfgs_iterations=stats["lbfgs"],
-      seconds=time.perf_counter() - started, spectral_convergence_db=_sc_db(stats),
+      seconds=time.perf_counter() - started,
+      spectral_convergence_db=_sc_db(stats, per_channel=channels is not None),
       domain=domain, joins=[plan.commit_start for plan in plans[1:]])
-  waveform = np.concatenate(collected) if collected is not None else None
+  waveform = np.concatenate(collected, axis=-1) if collected is not None else None
   return waveform, result
 
 
@@ -303,10 +315,17 @@ def _validate_all(array, config, num_frames, chunk_frames=16384):
     validation.check_spectrogram(_frames_slice(array, config, first, first + chunk_frames), config)
 
 
-def _sc_db(stats):
-  if stats["energy"] <= 0:
-    return float("-inf") if stats["error"] <= 0 else float("inf")
-  return 10.0 * math.log10(max(stats["error"], 1e-300) / stats["energy"])
+def _sc_db(stats, per_channel=False):
+  """Spectral convergence (dB) of the finished frames: all channels together, or `[channels]`."""
+  if per_channel:
+    return np.array([_ratio_db(e, n) for e, n in zip(stats["error"], stats["energy"])])
+  return _ratio_db(float(np.sum(stats["error"])), float(np.sum(stats["energy"])))
+
+
+def _ratio_db(error, energy):
+  if energy <= 0:
+    return float("-inf") if error <= 0 else float("inf")
+  return 10.0 * math.log10(max(error, 1e-300) / energy)
 
 
 _Solved = collections.namedtuple("_Solved", ["start", "first_frame", "end_frame", "signal",
@@ -329,33 +348,36 @@ def _solve_block(plan, previous, array, config, length, solver, eng, stats, gl_i
   block = _frames_slice(array, config, plan.first_frame, plan.end_frame)
   native, _ = pipeline._as_frames_bins(block, config, dtype)  # pylint: disable=protected-access
   linear, magnitude = eng.linear_magnitude(native, tf.constant(int(nnls_iters)))
-  peak = float(tf.reduce_max(magnitude))
-  scale = peak if peak > 0 else 1.0
-  context = _context(previous, start, plan.commit_start)
+  peak = tf.reduce_max(magnitude, axis=[1, 2]).numpy().astype(np.float64)  # Per channel.
+  scale = np.where(peak > 0, peak, 1.0)[:, None]  # [channels, 1]
+  context = _context(previous, native.shape[0], start, plan.commit_start)
   pads_t = tf.constant(pads, tf.int32)
   signal = None
-  if peak > 0:
+  if np.any(peak > 0):
     try:
-      signal = _fit(plan, previous, magnitude / scale, native, linear, scale, context, start,
-                    stop, pads_t, config, solver, stats, gl_iters, lbfgs_iters, momentum, seed)
+      normalised = magnitude / tf.constant(scale[:, :, None], magnitude.dtype)
+      signal = _fit(plan, previous, normalised, native, linear, scale, context, start, stop,
+                    pads_t, config, solver, stats, gl_iters, lbfgs_iters, momentum, seed)
+      signal[peak <= 0, context.shape[1]:] = 0.0  # Silent channels, as in `reconstruct`.
     except KeyboardInterrupt:
       signal = stats.pop("best", None)
       if signal is not None:
         _commit(signal, start, plan, write, stats)
       raise
   else:
-    signal = np.concatenate([context, np.zeros(stop - plan.commit_start, np.float64)])
+    signal = np.concatenate(
+        [context, np.zeros((context.shape[0], stop - plan.commit_start), np.float64)], axis=1)
   _account(signal, plan, native, linear, pads_t, solver, stats, config,
            last=plan.commit_end >= length)
   _commit(signal, start, plan, write, stats)
   return _Solved(start, plan.first_frame, plan.end_frame, signal, pads)
 
 
-def _context(previous, start, commit_start):
-  """Committed samples `[start, commit_start)` from the previous block's solution."""
+def _context(previous, channels, start, commit_start):
+  """Committed samples `[channels, commit_start - start]` from the previous block's solution."""
   if previous is None:
-    return np.zeros(commit_start - start, np.float64)
-  return previous.signal[start - previous.start:commit_start - previous.start]
+    return np.zeros((channels, commit_start - start), np.float64)
+  return previous.signal[:, start - previous.start:commit_start - previous.start]
 
 
 def _fit(plan, previous, magnitude, native, linear, scale, context, start, stop, pads, config,
@@ -366,32 +388,33 @@ def _fit(plan, previous, magnitude, native, linear, scale, context, start, stop,
   if previous is not None:
     gl_state = _continue_phase(gl_state, previous, plan, solver)
   gl_state = solver.griffin_lim.run(magnitude, gl_state, gl_iters, momentum)
-  estimate = solver.griffin_lim.waveform(magnitude, gl_state)[0].numpy()
+  estimate = solver.griffin_lim.waveform(magnitude, gl_state).numpy()
   origin = plan.first_frame * config.hop_length - config.pad
   # The segment's own signal (without padding), then its free part after the context.
-  free = estimate[start - origin:stop - origin][plan.commit_start - start:] * scale
+  free = estimate[:, start - origin:stop - origin][:, plan.commit_start - start:] * scale
   if previous is not None:
     free = _splice_previous(free, previous, plan.commit_start, config)
   native_domain = solver.domain == "native"
   gain = 1.0 if native_domain else scale
-  context_t = tf.constant(context[None, :] / gain, dtype)
+  context_t = tf.constant(context / gain, dtype)
   reference = tf.reduce_max(linear, axis=[1, 2], keepdims=True)
   if native_domain:
     args = (context_t, native, reference, pads)
-    position = tf.constant(free[None, :], dtype)
+    position = tf.constant(free, dtype)
   else:
     linear_scale = scale ** 2 if config.power == 2 else scale
-    args = (context_t, solver.problem.prepare_target(linear / linear_scale),
-            tf.ones_like(reference), pads)
-    position = tf.constant(free[None, :] / scale, dtype)
-  stats["best"] = np.concatenate([context, free])
+    args = (context_t, solver.problem.prepare_target(
+        linear / tf.constant(linear_scale[:, :, None], linear.dtype)), tf.ones_like(reference),
+            pads)
+    position = tf.constant(free / scale, dtype)
+  stats["best"] = np.concatenate([context, free], axis=1)
   if lbfgs_iters > 0:
     results = solver.runner.start(position, *args)
     results = solver.runner.run(results, int(lbfgs_iters), 0.0, *args)
     stats["lbfgs"] += int(results.num_iterations)
-    free = results.position[0].numpy().astype(np.float64) * gain
+    free = results.position.numpy().astype(np.float64) * gain
   stats.pop("best", None)
-  return np.concatenate([context, free])
+  return np.concatenate([context, free], axis=1)
 
 
 def _splice_previous(free, previous, commit_start, config):
@@ -400,15 +423,15 @@ def _splice_previous(free, previous, commit_start, config):
   Its last window of samples is fitted only by frames it shares with the
   segment's edge, so the fade ends one window before its end.
   """
-  known = previous.signal[commit_start - previous.start:]
-  fade_end = min(known.shape[0] - config.frame_span, free.shape[0])
+  known = previous.signal[:, commit_start - previous.start:]
+  fade_end = min(known.shape[1] - config.frame_span, free.shape[1])
   if fade_end <= 0:
     return free
   fade_start = fade_end // 2
   weight = np.ones(fade_end)
   weight[fade_start:] = np.linspace(1.0, 0.0, fade_end - fade_start)
   mixed = free.copy()
-  mixed[:fade_end] = weight * known[:fade_end] + (1.0 - weight) * free[:fade_end]
+  mixed[:, :fade_end] = weight * known[:, :fade_end] + (1.0 - weight) * free[:, :fade_end]
   return mixed
 
 
@@ -422,7 +445,7 @@ def _continue_phase(gl_state, previous, plan, solver):
   if shared <= 0:
     return gl_state
   dtype = solver.dtype
-  phase = solver.segment_phase(tf.constant(previous.signal[None, :], dtype),
+  phase = solver.segment_phase(tf.constant(previous.signal, dtype),
                                tf.constant(previous.pads, tf.int32))
   offset = plan.first_frame - previous.first_frame
   given = phase[:, offset:offset + shared]
@@ -436,23 +459,22 @@ def _continue_phase(gl_state, previous, plan, solver):
 def _account(signal, plan, native, linear, pads, solver, stats, config, last):
   """Add the error of the frames this block finalises to the running totals."""
   hop, pad, span = config.hop_length, config.pad, config.frame_span
-  error, energy = solver.segment_error(tf.constant(signal[None, :], solver.dtype), pads, native,
-                                       linear)
-  error, energy = error[0].numpy(), energy[0].numpy()
+  error, energy = solver.segment_error(tf.constant(signal, solver.dtype), pads, native, linear)
+  error, energy = error.numpy(), energy.numpy()  # [channels, frames]
   # Frames wholly inside what is committed after this block (and not counted before).
   first_owned = stats.get("next_frame", 0) - plan.first_frame
   last_frame = plan.end_frame if last else (plan.commit_end + pad - span) // hop + 1
   owned = slice(max(first_owned, 0), max(min(last_frame, plan.end_frame) - plan.first_frame, 0))
-  stats["error"] += float(np.sum(error[owned]))
-  stats["energy"] += float(np.sum(energy[owned]))
+  stats["error"] = stats["error"] + np.sum(error[:, owned], axis=1, dtype=np.float64)
+  stats["energy"] = stats["energy"] + np.sum(energy[:, owned], axis=1, dtype=np.float64)
   stats["next_frame"] = plan.first_frame + owned.stop
 
 
 def _commit(signal, start, plan, write, stats):
   """Hand samples `[commit_start, commit_end)` to the sink (zeros past the solved range)."""
-  chunk = signal[plan.commit_start - start:plan.commit_end - start]
-  missing = plan.commit_end - plan.commit_start - chunk.shape[0]
+  chunk = signal[:, plan.commit_start - start:plan.commit_end - start]
+  missing = plan.commit_end - plan.commit_start - chunk.shape[1]
   if missing > 0:
-    chunk = np.concatenate([chunk, np.zeros(missing, chunk.dtype)])
+    chunk = np.concatenate([chunk, np.zeros((chunk.shape[0], missing), chunk.dtype)], axis=1)
   write(chunk.astype(np.float32))
-  stats["written"] += chunk.shape[0]
+  stats["written"] += chunk.shape[1]
