@@ -287,13 +287,20 @@ def test_arrays_as_items_or_channels(tmp_path):
   process = _run(str(items), str(out), *MEL22, "--gl_iters=4", "--lbfgs_iters=5")
   _ok(process)
   assert sorted(os.listdir(out)) == ["batch_00000.wav", "batch_00001.wav", "batch_00002.wav",
-                                     "model.wav"]
-  assert {soundfile.info(str(out / n)).channels for n in os.listdir(out)} == {1}
+                                     "manifest.jsonl", "model.wav"]
+  rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+  assert sorted((row["name"], os.path.basename(row["output"])) for row in rows) == [
+      ("batch_00000", "batch_00000.wav"), ("batch_00001", "batch_00001.wav"),
+      ("batch_00002", "batch_00002.wav"), ("model", "model.wav")]
+  wavs = [n for n in os.listdir(out) if n.endswith(".wav")]
+  assert {soundfile.info(str(out / n)).channels for n in wavs} == {1}
   assert "3 items" in process.stderr and "--channels" in process.stderr
   out2 = tmp_path / "wavs2"
   _ok(_run(str(channels), str(out2), *MEL22, "--channels", "--gl_iters=4", "--lbfgs_iters=5"))
-  assert sorted(os.listdir(out2)) == ["stereo.wav", "two_00000.wav", "two_00001.wav"]
-  assert {soundfile.info(str(out2 / n)).channels for n in os.listdir(out2)} == {2}
+  assert sorted(os.listdir(out2)) == ["manifest.jsonl", "stereo.wav", "two_00000.wav",
+                                      "two_00001.wav"]
+  assert {soundfile.info(str(out2 / n)).channels
+          for n in os.listdir(out2) if n.endswith(".wav")} == {2}
   refused = _run(str(items / "batch.npy"), str(tmp_path / "o.wav"), *MEL22,
                  f"--report={tmp_path / 'r.json'}")
   assert refused.returncode == 2 and "3 items" in refused.stderr, refused.stderr
