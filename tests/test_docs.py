@@ -73,7 +73,7 @@ def test_readme_quick_start_commands_are_the_ci_commands():
 
 def test_readme_is_a_short_manual():
   text = _readme()
-  assert len(text.encode("utf-8")) <= 12000
+  assert len(text.encode("utf-8")) <= 13000  # ~13 KB: detail goes to docs/reference.md.
   for picture in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
     assert os.path.isfile(os.path.join(ROOT, picture)), picture
     assert os.path.getsize(os.path.join(ROOT, picture)) < 200_000, picture
