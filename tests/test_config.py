@@ -58,6 +58,27 @@ INVALID = [
                  id="unknown_magnitude_eps_mode"),
     pytest.param(SpectrogramConfig, dict(drop_last_frame="yes"), r"drop_last_frame='yes'",
                  id="non_bool_drop_last_frame"),
+    pytest.param(SpectrogramConfig, dict(preemphasis=1.0), r"preemphasis=1\.0 must be",
+                 id="preemphasis_1"),
+    pytest.param(SpectrogramConfig, dict(preemphasis=-0.1), r"preemphasis=-0\.1 must be",
+                 id="negative_preemphasis"),
+    pytest.param(SpectrogramConfig, dict(clip_range=(4.0, -4.0)), r"clip_range=\(4\.0, -4\.0\)",
+                 id="clip_range_reversed"),
+    pytest.param(SpectrogramConfig, dict(clip_range=4.0), r"clip_range=4\.0 must be a pair",
+                 id="clip_range_scalar"),
+    pytest.param(SpectrogramConfig, dict(clip_range=(0.0, float("inf"))), r"clip_range=.*finite",
+                 id="clip_range_infinite"),
+    pytest.param(SpectrogramConfig, dict(representation="mel", n_mels=4, feature_mean=(1, 2)),
+                 r"feature_mean has 2 values but the config has 4 features \(n_mels=4\)",
+                 id="feature_mean_length"),
+    pytest.param(SpectrogramConfig, dict(n_fft=16, feature_scale=[1.0] * 8 + [0.0]),
+                 r"feature_scale has 1 values <= 0", id="feature_scale_zero"),
+    pytest.param(SpectrogramConfig, dict(n_fft=16, feature_mean=[float("nan")] * 9),
+                 r"feature_mean contains 9 NaN", id="feature_mean_nan"),
+    pytest.param(SpectrogramConfig, dict(n_fft=16, feature_mean="0,1"),
+                 r"feature_mean must be a 1-D sequence", id="feature_mean_string"),
+    pytest.param(SpectrogramConfig, dict(representation="mfcc", n_mfcc=20, feature_mean=[0] * 20),
+                 r"representation='mfcc' does not take it", id="feature_mean_mfcc"),
 ]
 
 
@@ -218,3 +239,13 @@ def test_replace_validates_again():
   with pytest.raises(SpecInvError, match="power"):
     cfg.replace(power=0.5)
   assert cfg.replace(hop_length=128).hop_length == 128
+
+
+def test_stored_value_fields_are_normalised_and_hashable():
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  cfg = SpectrogramConfig(representation="mel", n_mels=3, feature_mean=np.array([1, 2, 3]),
+                          feature_scale=[1, 2, 3], clip_range=[-4, 4], preemphasis=0.97)
+  assert cfg.feature_mean == (1.0, 2.0, 3.0) and cfg.clip_range == (-4.0, 4.0)
+  assert isinstance(cfg.preemphasis, float) and hash(cfg) == hash(cfg.replace())
+  with pytest.raises(SpecInvError, match="feature_mean has 3 values but the config has 4"):
+    cfg.replace(n_mels=4)

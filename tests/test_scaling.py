@@ -147,3 +147,26 @@ def test_float64_scaling_keeps_float64_precision():
   np.testing.assert_allclose(got, 10.0 * np.log10(np.maximum(x, 1e-10)), rtol=1e-14)
   got = ts.scale_amplitude(x, _config(2, scale="log")).numpy()
   np.testing.assert_allclose(got, np.log(np.maximum(x, 1e-10)), rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ["bins_frames", "frames_bins"])
+def test_standardisation_then_clip_against_numpy(mel_power, dtype, layout):
+  rng = np.random.RandomState(1)
+  mean, std = rng.uniform(-60, -20, 64), rng.uniform(5, 20, 64)
+  cfg = _config(1, scale="db", ref=10.0, amin=1e-5, top_db=None, affine_scale=0.5,
+                affine_offset=3.0, feature_mean=mean, feature_scale=std, clip_range=(-3.0, 2.0),
+                layout=layout)
+  magnitude = np.sqrt(mel_power)
+  db = 20 * np.log10(np.maximum(1e-5, magnitude)) - 20.0
+  expected = np.clip((db * 0.5 + 3.0 - mean[:, None]) / std[:, None], -3.0, 2.0)
+  given = magnitude if layout == "bins_frames" else np.swapaxes(magnitude, -1, -2)
+  got = ts.scale_amplitude(given.astype(dtype), cfg).numpy()
+  if layout == "frames_bins":
+    got = np.swapaxes(got, -1, -2)
+  assert 0.01 < np.mean(expected == -3.0) and np.mean(expected == 2.0) > 0.001
+  np.testing.assert_allclose(got, expected, atol=TOL[dtype] * 100, rtol=0)
+  # The inverse undoes standardisation and affine (clipped cells come back at the bound).
+  back = ts.unscale_amplitude(ts.scale_amplitude(given, cfg.replace(clip_range=None)),
+                              cfg.replace(clip_range=None)).numpy()
+  np.testing.assert_allclose(back, np.maximum(given, 1e-5), rtol=1e-9)

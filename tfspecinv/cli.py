@@ -25,7 +25,8 @@ Two positional arguments are --input and --output (`python main.py IN OUT`).
 picture needs it with `--resize`, which changes its time axis.
 
 `--convention` picks the library or model whose conventions made the input
-(librosa, torchaudio, tf_signal, hifigan, tacotron2, whisper, vocos, espnet);
+(librosa, torchaudio, tf_signal, hifigan, tacotron2, whisper, vocos, espnet, coqui,
+keithito, rtvc);
 every config flag overrides one field. Exit status:
 0 success, 1 bad data or failed files, 2 usage error, 130 interrupted (the
 best result so far is written).

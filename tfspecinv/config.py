@@ -172,7 +172,9 @@ class SpectrogramConfig:
       Real-Time-Voice-Cloning: 0.97); `0 <= preemphasis < 1`, 0 for none.
       The forward model applies it; `reconstruct` inverts the emphasised
       signal and de-emphasises its result (`1 / (1 - preemphasis z^-1)`),
-      so the returned waveform is the original's.
+      so the returned waveform is the original's, high-passed below the
+      lowest mel band (which the mel leaves undetermined and the
+      de-emphasis would amplify).
     n_mfcc: Number of MFCC coefficients kept.
     dct_type: 2 (librosa, torchaudio, tf.signal) or 3.
     dct_norm: 'ortho' (librosa, torchaudio), 'none' (unnormalised) or

@@ -358,7 +358,8 @@ def reconstruct_graph(values, config, gl_iters=None, lbfgs_iters=None, nnls_iter
     emphasised = reconstruct_graph(values, config.replace(preemphasis=0.0), gl_iters,
                                    lbfgs_iters, nnls_iters, domain, compression, momentum, seed,
                                    init, method)
-    return emphasis.deemphasize(emphasised, config.preemphasis)
+    return _without_undetermined_lows(emphasis.deemphasize(emphasised, config.preemphasis),
+                                      config)
   if not isinstance(gl_iters, tf.Tensor) and not isinstance(lbfgs_iters, tf.Tensor):
     method, gl_iters, lbfgs_iters = resolve_recipe(method, gl_iters, lbfgs_iters, config)
   else:
@@ -401,6 +402,34 @@ def reconstruct_graph(values, config, gl_iters=None, lbfgs_iters=None, nnls_iter
                             tf.constant(0.0, dtype), *args)
   signal = results.position if domain == "native" else results.position * gain
   return tf.where(tf.reshape(peak, [-1, 1]) <= 0, tf.zeros_like(signal), signal)
+
+
+def _without_undetermined_lows(signal, config):
+  """The de-emphasised estimate, high-passed below what its mel bands determine.
+
+  A mel spectrogram says little about frequencies below its lowest band
+  (everything under `fmin`, and DC), and the de-emphasis amplifies whatever
+  the inversion left there up to `1 / (1 - preemphasis)` times (33x for
+  0.97). A zero-phase high-pass (`emphasis.highpass`) at 3/4 of the lowest
+  frequency the bands weigh removes it: on a corpus clip as RTVC mels (fmin
+  55 Hz) 30-55 Hz came out 7 dB too loud and PESQ-WB was 2.62; high-passed
+  at 41 Hz, 3.75, with the mel fit unchanged (-35.45 dB). Linear
+  spectrograms determine every bin: unchanged.
+
+  Args:
+    signal: float Tensor `[..., samples]`, the de-emphasised estimate.
+    config: The `SpectrogramConfig`.
+
+  Returns:
+    Tensor of the same shape and dtype.
+  """
+  if config.representation == "stft":
+    return signal
+  weighed = np.flatnonzero(mel_lib.mel_filterbank(config).max(axis=0) > 0)
+  if not weighed.size:
+    return signal
+  lowest = max(config.fmin, weighed[0] * config.sample_rate / config.n_fft)
+  return emphasis.highpass(signal, 0.75 * lowest, config.sample_rate)
 
 
 @functools.lru_cache(maxsize=8)
@@ -596,7 +625,8 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
         momentum=momentum, joint_weight=joint_weight, time_budget=time_budget,
         tolerance=tolerance, seed=seed, init=init, length=length, forward_fn=forward_fn,
         target=target, progress=progress, jit_compile=jit_compile, dtype=dtype)
-    return emphasis.deemphasize(tf.constant(waveform), config.preemphasis).numpy(), result
+    waveform = emphasis.deemphasize(tf.constant(waveform), config.preemphasis)
+    return _without_undetermined_lows(waveform, config).numpy(), result
   clock = _Clock(time_budget)
   _check_arguments(domain, time_budget)
   method, gl_iters, lbfgs_iters = resolve_recipe(method, gl_iters, lbfgs_iters, config,
