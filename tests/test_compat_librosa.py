@@ -84,7 +84,7 @@ def test_griffinlim_output_contract_is_librosas(clip, batch, dtype, center, leng
                          **kwargs)
   if length in (None, 8000):
     assert theirs.shape == librosa.griffinlim(S, n_iter=1, random_state=0, **kwargs).shape
-  ours = compat.griffinlim(S, n_iter=3, random_state=0, **kwargs)  # 3 + 0 L-BFGS.
+  ours = compat.griffinlim(S, n_iter=3, random_state=0, **kwargs)
   assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
   assert np.all(np.isfinite(ours)) and np.max(np.abs(ours)) > 0
   if length == 9000:  # Beyond the last frame's window: zeros, as librosa's fix_length.
