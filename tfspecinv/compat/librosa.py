@@ -14,7 +14,7 @@ Swap the import and keep the call:
 | `mfcc_to_mel(C)` | inverse DCT, `db_to_power` | the same closed form (tfspecinv's DCT matrices), the same values |
 | `mfcc_to_audio(C)` | `mfcc_to_mel` + `mel_to_audio` | `n_iter` + `10 * n_iter` L-BFGS iterations against the MFCCs themselves |
 
-Argument names, defaults and meanings are librosa's (0.10/0.11); outputs have
+Argument names, defaults and meanings are librosa 0.11's; outputs have
 librosa's shapes (leading axes are channels, inverted together as a batch),
 lengths and dtypes. Bad arguments raise librosa's `ParameterError` when librosa
 is installed (a class deriving from it and from `tfspecinv.SpecInvError`,
