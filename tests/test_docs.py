@@ -8,7 +8,7 @@
 * `pydoc.render_doc` of each name in `tfspecinv.__all__` shows its arguments
   and what it returns ('Args' and 'Returns' for functions; 'Args', 'Fields' or
   'Attributes' for classes).
-* The README stays a manual: at most 12,000 bytes, its pictures exist, and
+* The README stays a manual: at most 13,000 bytes, its pictures exist, and
   its links to local files resolve.
 """
 

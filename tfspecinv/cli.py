@@ -21,6 +21,8 @@ An array [B, bins, frames] gives B wavs, OUT_00000.wav ...; with --channels,
 [channels, bins, frames] is one multichannel wav.
 
 Two positional arguments are --input and --output (`python main.py IN OUT`).
+Installed (`pip install .`), the same program is `tfspecinv IN OUT` and
+`python -m tfspecinv IN OUT`, from any folder; `--version` prints the version.
 `--duration=SECONDS` (or `--length=SAMPLES`) says how long the audio was: a
 picture needs it with `--resize`, which changes its time axis.
 
@@ -53,6 +55,8 @@ __all__ = ["main", "console_entry_point", "UsageError"]
 
 # The flags are defined once, in tfspecinv.jobs (the Beam pipeline takes the same).
 FLAGS = flags.FLAGS
+
+flags.DEFINE_boolean("version", False, "Print the tfspecinv version and exit.")
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -435,6 +439,10 @@ def _exit_status(result, what):
 # ------------------------------------------------------------ entry point
 def main(argv):
   """absl entry point: runs the job and exits with its status."""
+  if FLAGS.version:
+    from tfspecinv import __version__  # pylint: disable=import-outside-toplevel
+    print(f"tfspecinv {__version__}")
+    sys.exit(EXIT_OK)
   try:
     _take_positional(argv[1:])
     status = run()
@@ -496,5 +504,13 @@ def parse_flags(argv):
 
 
 def console_entry_point():
-  """`python main.py` and the installed `tfspecinv` command."""
+  """`python main.py`, `python -m tfspecinv` and the installed `tfspecinv` command."""
+  # --helpshort lists the key flags of the program named by sys.argv[0]: the
+  # job's flags and --version, whichever of the three started it.
+  for module in (jobs.__name__, __name__):
+    for flag in FLAGS.get_key_flags_for_module(module):
+      FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+  program = sys.modules.get("__main__")
+  if program is not None and not getattr(program, "__doc__", None):
+    program.__doc__ = __doc__  # The usage text of --help (the installed script has none).
   app.run(main, flags_parser=parse_flags)
