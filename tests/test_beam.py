@@ -233,3 +233,145 @@ def test_settings_are_frozen_and_picklable():
   with pytest.raises(dataclasses.FrozenInstanceError):
     settings.batch_size = 1  # pytype: disable=not-writable
   assert jobs.build_config(settings).n_mels == 80
+
+
+# --------------------------------------------- Beam's DaskRunner on a Dask cluster
+DASK_RUNNER = "--runner=apache_beam.runners.dask.dask_runner.DaskRunner"
+
+
+def _free_port():
+  import socket  # pylint: disable=import-outside-toplevel
+  with socket.socket() as probe:
+    probe.bind(("127.0.0.1", 0))
+    return probe.getsockname()[1]
+
+
+class _DaskCluster:
+  """`dask scheduler` and two `dask worker` processes on 127.0.0.1, started by the test."""
+
+  def __init__(self, folder):
+    self.folder = folder
+    self.port = _free_port()
+    self.address = f"127.0.0.1:{self.port}"
+    self.processes = {}
+    self.env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
+                    TF_CPP_MIN_LOG_LEVEL="2")
+    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    self._start("scheduler", dask + ["--host", "127.0.0.1", "--port", str(self.port),
+                                     "--no-dashboard", "--idle-timeout", "900"])
+    for name in ("worker1", "worker2"):
+      self._start(name, [sys.executable, "-m", "distributed.cli.dask_worker", f"tcp://{self.address}",
+                         "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny",
+                         "--no-dashboard", "--name", name, "--death-timeout", "60",
+                         "--local-directory", str(folder / name)])
+    self.wait_for_workers(2)
+
+  def _start(self, name, command):
+    log = open(self.folder / f"{name}.log", "w")  # pylint: disable=consider-using-with
+    self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+
+  def logs(self):
+    return "\n".join(f"== {name}\n" + (self.folder / f"{name}.log").read_text()[-2000:]
+                     for name in self.processes)
+
+  def wait_for_workers(self, count, timeout=120):
+    from distributed import Client  # pylint: disable=import-outside-toplevel
+    with Client(self.address, timeout=timeout) as client:
+      client.wait_for_workers(count, timeout=timeout)
+
+  def kill(self, name):
+    process = self.processes[name]
+    if process.poll() is None:
+      os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+  def close(self):
+    for name in reversed(list(self.processes)):
+      self.kill(name)
+
+
+@pytest.fixture()
+def dask_cluster(tmp_path):
+  """A scheduler and two workers on localhost; always killed afterwards."""
+  pytest.importorskip("distributed", reason="dask.distributed is not installed; the DaskRunner "
+                      "tests need the Beam extra: pip install -e '.[beam]'")
+  cluster = None
+  try:
+    cluster = _DaskCluster(tmp_path)
+    yield cluster
+  finally:
+    if cluster is not None:
+      cluster.close()
+
+
+def _beam_on_dask(cluster, inputs, output, *extra, timeout=600):
+  command = [sys.executable, "-m", "tfspecinv.beam", f"--input={inputs}", f"--output={output}",
+             *FLAGS, DASK_RUNNER, f"--dask_client_address={cluster.address}",
+             "--dask_connection_timeout=60", *extra]
+  return subprocess.run(command, cwd=ROOT, env=cluster.env, capture_output=True, text=True,
+                        timeout=timeout)
+
+
+def test_dask_cluster_writes_what_main_writes_and_reruns_idempotently(dask_cluster, inputs,
+                                                                       expected, tmp_path):
+  """Both workers get files; the CLI's wavs, its dead letters; a rerun writes nothing."""
+  out = tmp_path / "wavs"
+  process = _beam_on_dask(dask_cluster, f"{inputs}/*.npy", out, "--batch_size=4")
+  assert process.returncode == 1, process.stderr + dask_cluster.logs()
+  assert "wrote 18 wav(s), skipped 0 existing" in process.stderr, process.stderr
+  assert "--batch_size=4 is not used with DaskRunner" in process.stderr, process.stderr
+  _check_same_wavs(out, expected)
+  _check_dead_letters(out)
+  manifest = _read_lines(out / "manifest.jsonl")
+  assert len(manifest) == GOOD and {row["status"] for row in manifest} == {"written"}
+  assert not [n for n in os.listdir(out) if n.startswith(".")], os.listdir(out)
+  for name in ("worker1", "worker2"):  # Work went to both workers (each built the engine).
+    assert (tmp_path / name).is_dir()
+
+  before = {name: os.stat(out / name).st_mtime_ns for name in _wavs(out)}
+  again = _beam_on_dask(dask_cluster, f"{inputs}/*.npy", out)
+  assert again.returncode == 1, again.stderr
+  assert "wrote 0 wav(s), skipped 18 existing" in again.stderr, again.stderr
+  assert {name: os.stat(out / name).st_mtime_ns for name in _wavs(out)} == before
+  manifest = _read_lines(out / "manifest.jsonl")
+  assert len(manifest) == GOOD and {row["status"] for row in manifest} == {"skipped"}
+  _check_dead_letters(out)
+
+
+def test_dask_worker_killed_mid_job_loses_nothing_on_rerun(dask_cluster, inputs, expected,
+                                                           tmp_path):
+  out, log = tmp_path / "wavs", tmp_path / "job.txt"
+  command = [sys.executable, "-m", "tfspecinv.beam", f"--input={inputs}/*.npy",
+             f"--output={out}", *FLAGS, DASK_RUNNER,
+             f"--dask_client_address={dask_cluster.address}", "--dask_connection_timeout=60"]
+  with open(log, "w") as handle:
+    job = subprocess.Popen(command, cwd=ROOT, env=dask_cluster.env, stdout=handle,
+                           stderr=subprocess.STDOUT, start_new_session=True)
+  try:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and job.poll() is None:
+      if out.is_dir() and _wavs(out):
+        break
+      time.sleep(0.05)
+    assert job.poll() is None, log.read_text()
+    assert _wavs(out), "no wav within 300 s:\n" + log.read_text() + dask_cluster.logs()
+    dask_cluster.kill("worker1")  # Mid-job: the other worker goes on (or the job fails).
+    job.wait(timeout=300)
+  finally:
+    if job.poll() is None:
+      os.killpg(job.pid, signal.SIGKILL)
+      job.wait(timeout=30)
+  done = _wavs(out)
+  for name in done:  # Every wav that exists is whole.
+    assert np.array_equal(soundfile.read(out / name, dtype="float64")[0], expected[name]), name
+  resumed = _beam_on_dask(dask_cluster, f"{inputs}/*.npy", out)  # One worker left.
+  assert resumed.returncode == 1, resumed.stderr + dask_cluster.logs()
+  assert f"skipped {len(done)} existing" in resumed.stderr, resumed.stderr
+  assert f"wrote {GOOD - len(done)} wav(s)" in resumed.stderr, resumed.stderr
+  assert not [n for n in os.listdir(out) if n.startswith(".")], os.listdir(out)
+  _check_same_wavs(out, expected)
+  _check_dead_letters(out)
+  statuses = [row["status"] for row in _read_lines(out / "manifest.jsonl")]
+  assert statuses.count("skipped") == len(done) and len(statuses) == GOOD
