@@ -47,7 +47,7 @@ def parse_junit(path):
   for suite in suites:
     seconds += float(suite.get("time", 0.0))
     for case in suite.iter("testcase"):
-      name = f"{case.get('classname', '')}::{case.get('name', '')}"
+      name = test_id(case.get("classname", ""), case.get("name", ""))
       kinds = {child.tag for child in case}
       if "failure" in kinds or "error" in kinds:
         kind = "failed" if "failure" in kinds else "errors"
@@ -62,13 +62,33 @@ def parse_junit(path):
   return counts, problems, seconds
 
 
+def test_id(classname, name):
+  """A JUnit test case as a pytest node id (`tests/test_x.py::test_y[param]`)."""
+  parts = classname.split(".")
+  for cut in range(len(parts), 0, -1):
+    path = "/".join(parts[:cut]) + ".py"
+    if os.path.exists(path):
+      return "::".join([path] + parts[cut:] + [name])
+  return f"{classname}::{name}"
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--junit", required=True)
-  parser.add_argument("--status", type=int, required=True, help="pytest's exit status")
+  parser.add_argument("--list-failed", action="store_true",
+                      help="print the failing tests' ids, one a line, and stop")
+  parser.add_argument("--rerun-junit", default=None,
+                      help="JUnit XML of the failing tests run again (absent: none ran)")
+  parser.add_argument("--status", type=int, default=None, help="pytest's exit status")
   parser.add_argument("--args", default="", help="the pytest arguments .ci/nightly ran")
+  parser.add_argument("--note", action="append", default=[],
+                      help="a line for the report (e.g. what a failure is), repeatable")
   parser.add_argument("--output", default=os.path.join("bench", "results", "nightly.md"))
   args = parser.parse_args()
+  if args.list_failed:
+    for _, name, _ in parse_junit(args.junit)[1]:
+      print(name)
+    return
 
   import librosa  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
@@ -87,10 +107,21 @@ def main():
             f"| {counts['passed']} | {counts['failed']} | {counts['errors']} | "
             f"{counts['skipped']} | {seconds:.0f} |", ""]
   if problems:
-    lines += ["Failing tests:", "", "| kind | test | message |", "| --- | --- | --- |"]
-    lines += [f"| {k} | `{n}` | {m.replace('|', '/')} |" for k, n, m in problems]
+    again = {}
+    if args.rerun_junit and os.path.exists(args.rerun_junit):
+      rerun_counts, rerun_problems, _ = parse_junit(args.rerun_junit)
+      failed_again = {n for _, n, _ in rerun_problems}
+      again = {n: "failed" if n in failed_again else "passed" for _, n, _ in problems}
+      lines += [f"Failing tests run again, alone: {rerun_counts['passed']} passed, "
+                f"{rerun_counts['failed'] + rerun_counts['errors']} failed.", ""]
+    lines += ["Failing tests:", "", "| kind | test | message | run again alone |",
+              "| --- | --- | --- | --- |"]
+    lines += [f"| {k} | `{n}` | {m.replace('|', '/')} | {again.get(n, 'not run')} |"
+              for k, n, m in problems]
   else:
     lines.append("No test failed.")
+  if args.note:
+    lines += [""] + [f"Note: {note}" for note in args.note]
   os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)
   with open(args.output, "w") as handle:
     handle.write("\n".join(lines) + "\n")

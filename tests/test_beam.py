@@ -367,6 +367,7 @@ def test_dask_worker_killed_mid_job_loses_nothing_on_rerun(dask_cluster, inputs,
       os.killpg(job.pid, signal.SIGKILL)
       job.wait(timeout=30)
   done = _wavs(out)
+  print(f"worker1 killed: the job exited {job.returncode} with {len(done)} of {GOOD} wavs")
   for name in done:  # Every wav that exists is whole.
     assert np.array_equal(soundfile.read(out / name, dtype="float64")[0], expected[name]), name
   resumed = _beam_on_dask(dask_cluster, f"{inputs}/*.npy", out)  # One worker left.
