@@ -275,3 +275,147 @@ def test_names_from_data_stay_inside_and_a_corrupt_record_is_a_dead_letter(input
                   f"{records}[0]": ("../escaped", "escaped.wav"),
                   f"{records}[1]": (str(absolute), absolute_file),
                   f"{records}[2]": ("dup", "dup.wav"), f"{records}[3]": ("dup", "dup-2.wav")}
+# --------------------------------------------- Beam's DaskRunner on a Dask cluster
+DASK_RUNNER = "--runner=apache_beam.runners.dask.dask_runner.DaskRunner"
+
+
+def _free_port():
+  import socket  # pylint: disable=import-outside-toplevel
+  with socket.socket() as probe:
+    probe.bind(("127.0.0.1", 0))
+    return probe.getsockname()[1]
+
+
+class _DaskCluster:
+  """`dask scheduler` and two `dask worker` processes on 127.0.0.1, started by the test."""
+
+  def __init__(self, folder):
+    self.folder = folder
+    self.port = _free_port()
+    self.address = f"127.0.0.1:{self.port}"
+    self.processes = {}
+    self.env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
+                    TF_CPP_MIN_LOG_LEVEL="2")
+    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    self._start("scheduler", dask + ["--host", "127.0.0.1", "--port", str(self.port),
+                                     "--no-dashboard", "--idle-timeout", "900"])
+    for name in ("worker1", "worker2"):
+      self._start(name, [sys.executable, "-m", "distributed.cli.dask_worker", f"tcp://{self.address}",
+                         "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny",
+                         "--no-dashboard", "--name", name, "--death-timeout", "60",
+                         "--local-directory", str(folder / name)])
+    self.wait_for_workers(2)
+
+  def _start(self, name, command):
+    log = open(self.folder / f"{name}.log", "w")  # pylint: disable=consider-using-with
+    self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+
+  def logs(self):
+    return "\n".join(f"== {name}\n" + (self.folder / f"{name}.log").read_text()[-2000:]
+                     for name in self.processes)
+
+  def wait_for_workers(self, count, timeout=120):
+    from distributed import Client  # pylint: disable=import-outside-toplevel
+    with Client(self.address, timeout=timeout) as client:
+      client.wait_for_workers(count, timeout=timeout)
+
+  def kill(self, name):
+    process = self.processes[name]
+    if process.poll() is None:
+      os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+  def close(self):
+    for name in reversed(list(self.processes)):
+      self.kill(name)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+  """A scheduler and two workers on localhost for this module's Dask tests (the last one kills
+  a worker); always killed afterwards."""
+  pytest.importorskip("distributed", reason="dask.distributed is not installed; the DaskRunner "
+                      "tests need the Beam extra: pip install -e '.[beam]'")
+  cluster = None
+  try:
+    cluster = _DaskCluster(tmp_path_factory.mktemp("dask"))
+    yield cluster
+  finally:
+    if cluster is not None:
+      cluster.close()
+
+
+def _beam_on_dask(cluster, inputs, output, *extra, timeout=600):
+  command = [sys.executable, "-m", "tfspecinv.beam", f"--input={inputs}", f"--output={output}",
+             *FLAGS, DASK_RUNNER, f"--dask_client_address={cluster.address}",
+             "--dask_connection_timeout=60", *extra]
+  return subprocess.run(command, cwd=ROOT, env=cluster.env, capture_output=True, text=True,
+                        timeout=timeout)
+
+
+def test_dask_cluster_writes_what_main_writes_and_reruns_idempotently(dask_cluster, inputs,
+                                                                       expected, tmp_path):
+  """Six mels and the two broken files: the CLI's wavs and dead letters; a rerun writes nothing."""
+  out = tmp_path / "wavs"
+  chosen = f"{inputs}/clip0[0-5].npy,{inputs}/nan.npy,{inputs}/truncated.npy"
+  wanted = {name: expected[name] for name in (f"clip0{i}.wav" for i in range(6))}
+  process = _beam_on_dask(dask_cluster, chosen, out, "--batch_size=4")
+  assert process.returncode == 1, process.stderr + dask_cluster.logs()
+  assert "wrote 6 wav(s), skipped 0 existing" in process.stderr, process.stderr
+  assert "--batch_size=4 is not used with DaskRunner" in process.stderr, process.stderr
+  _check_same_wavs(out, wanted)
+  _check_dead_letters(out)
+  manifest = _read_lines(out / "manifest.jsonl")
+  assert len(manifest) == 6 and {row["status"] for row in manifest} == {"written"}
+  assert not [n for n in os.listdir(out) if n.startswith(".")], os.listdir(out)
+
+  before = {name: os.stat(out / name).st_mtime_ns for name in _wavs(out)}
+  again = _beam_on_dask(dask_cluster, chosen, out)
+  assert again.returncode == 1, again.stderr
+  assert "wrote 0 wav(s), skipped 6 existing" in again.stderr, again.stderr
+  assert {name: os.stat(out / name).st_mtime_ns for name in _wavs(out)} == before
+  manifest = _read_lines(out / "manifest.jsonl")
+  assert len(manifest) == 6 and {row["status"] for row in manifest} == {"skipped"}
+  _check_dead_letters(out)
+
+
+def test_dask_worker_killed_mid_job_loses_nothing_on_rerun(dask_cluster, inputs, expected,
+                                                           tmp_path):
+  """All 20 files; worker1 is killed at the first wav. Whatever the job then does (the other
+  worker takes its tasks over, or it fails), every wav is whole and a rerun completes the rest."""
+  out, log = tmp_path / "wavs", tmp_path / "job.txt"
+  command = [sys.executable, "-m", "tfspecinv.beam", f"--input={inputs}/*.npy",
+             f"--output={out}", *FLAGS, DASK_RUNNER,
+             f"--dask_client_address={dask_cluster.address}", "--dask_connection_timeout=60"]
+  with open(log, "w") as handle:
+    job = subprocess.Popen(command, cwd=ROOT, env=dask_cluster.env, stdout=handle,
+                           stderr=subprocess.STDOUT, start_new_session=True)
+  try:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and job.poll() is None:
+      if out.is_dir() and _wavs(out):
+        break
+      time.sleep(0.05)
+    assert job.poll() is None, log.read_text()
+    assert _wavs(out), "no wav within 300 s:\n" + log.read_text() + dask_cluster.logs()
+    dask_cluster.kill("worker1")  # Mid-job: the other worker goes on (or the job fails).
+    job.wait(timeout=300)
+  finally:
+    if job.poll() is None:
+      os.killpg(job.pid, signal.SIGKILL)
+      job.wait(timeout=30)
+  done = _wavs(out)
+  print(f"worker1 killed: the job exited {job.returncode} with {len(done)} of {GOOD} wavs")
+  for name in done:  # Every wav that exists is whole.
+    assert np.array_equal(soundfile.read(out / name, dtype="float64")[0], expected[name]), name
+  resumed = _beam_on_dask(dask_cluster, f"{inputs}/*.npy", out)  # One worker left.
+  assert resumed.returncode == 1, resumed.stderr + dask_cluster.logs()
+  assert f"skipped {len(done)} existing" in resumed.stderr, resumed.stderr
+  assert f"wrote {GOOD - len(done)} wav(s)" in resumed.stderr, resumed.stderr
+  assert not [n for n in os.listdir(out) if n.startswith(".")], os.listdir(out)
+  _check_same_wavs(out, expected)
+  _check_dead_letters(out)
+  statuses = [row["status"] for row in _read_lines(out / "manifest.jsonl")]
+  assert statuses.count("skipped") == len(done) and len(statuses) == GOOD

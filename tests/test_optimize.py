@@ -1,6 +1,7 @@
 """The L-BFGS runner: unit-step line search, chunking, the bucketed XLA loop, tracing."""
 
 import os
+import warnings
 
 import librosa
 import numpy as np
@@ -179,3 +180,103 @@ def test_native_loss_keeps_a_longer_memory():
   results = native.start(tf.zeros([2, 1000], tf.float64), tf.ones([2, frames, 64], tf.float64),
                          tf.ones([2, 1, 1], tf.float64))
   assert results.position_deltas.shape[0] == native.pairs
+
+
+# ------------------------------------------------ guarded private TFP / TF pieces
+def test_private_targets_match_the_installed_tensorflow():
+  """On the TF/TFP that is installed, every speed-up is in use and nothing warns."""
+  optimize._private_internals.cache_clear()  # pylint: disable=protected-access
+  try:
+    with warnings.catch_warnings():
+      warnings.simplefilter("error", RuntimeWarning)
+      internals = optimize._private_internals()  # pylint: disable=protected-access
+  finally:
+    optimize._private_internals.cache_clear()  # pylint: disable=protected-access
+  assert internals == optimize.PrivateInternals(line_search=True, direction=True, grappler=True)
+
+
+def _changed_line_search(original, calls):
+  def hager_zhang(value_and_gradients_function, initial_step_size=None, value_at_zero=None,
+                  converged=None, max_iterations=50, new_option=None):
+    del new_option
+    calls.append("hager_zhang")
+    return original(value_and_gradients_function, initial_step_size=initial_step_size,
+                    value_at_zero=value_at_zero, converged=converged,
+                    max_iterations=max_iterations)
+  return hager_zhang
+
+
+def _changed_direction(original, calls):
+  def _get_search_direction(state, new_option=None):
+    del new_option
+    calls.append("_get_search_direction")
+    return original(state)
+  return _get_search_direction
+
+
+def _changed_call_options(original, calls):
+  class FunctionCallOptions(original):  # pylint: disable=too-few-public-methods
+    def __init__(self, executor_type=None, config_proto=None, new_option=None):
+      del new_option
+      calls.append("FunctionCallOptions")
+      super().__init__(executor_type, config_proto)
+  return FunctionCallOptions
+
+
+@pytest.mark.parametrize("module,name,change,internal", [
+    ("tfp_bfgs_utils", "hager_zhang", _changed_line_search, "line_search"),
+    ("tfp_lbfgs", "_get_search_direction", _changed_direction, "direction"),
+    ("tf_context", "FunctionCallOptions", _changed_call_options, "grappler"),
+])
+def test_changed_private_target_falls_back_with_one_warning(monkeypatch, module, name, change,
+                                                            internal):
+  """A target whose signature changed is left to TFP: one warning, L-BFGS still converges.
+
+  The line search and the direction fall back to TFP's own functions (here the
+  changed ones, which call the originals); the call options are left alone.
+
+  Reference: scipy.optimize.minimize (L-BFGS-B, float64) on SciPy's Rosenbrock
+  function (`scipy.optimize.rosen`, `rosen_der`), whose minimum is all ones.
+  """
+  from scipy import optimize as scipy_optimize  # pylint: disable=import-outside-toplevel
+  target_module = getattr(optimize, module)
+  calls = []
+  monkeypatch.setattr(target_module, name, change(getattr(target_module, name), calls))
+  optimize._private_internals.cache_clear()  # pylint: disable=protected-access
+  monkeypatch.setattr(optimize, "_TFP_SEARCH_DIRECTION", getattr(optimize.tfp_lbfgs,
+                                                                 "_get_search_direction"))
+
+  def rosenbrock(position):
+    x = position
+    return tf.reduce_sum(100.0 * tf.square(x[:, 1:] - tf.square(x[:, :-1]))
+                         + tf.square(1.0 - x[:, :-1]), axis=-1)
+
+  starts = np.array([[-1.2, 1.0, -0.5, 0.3], [0.5, -0.7, 1.5, 2.0]])
+  try:
+    with warnings.catch_warnings(record=True) as caught:
+      warnings.simplefilter("always")
+      outcomes = []
+      for _ in range(2):  # Two runners: two traces, one check, one warning.
+        runner = optimize.LbfgsRunner(rosenbrock, [], tf.float64)
+        start = runner.start(tf.constant(starts))
+        outcomes.append(runner.run(start, 300, 0.0))
+  finally:
+    optimize._private_internals.cache_clear()  # pylint: disable=protected-access
+  changed = [w for w in caught if issubclass(w.category, RuntimeWarning)
+             and "private TensorFlow/TFP" in str(w.message)]
+  assert len(changed) == 1, [str(w.message) for w in changed]
+  assert name in str(changed[0].message)
+  if internal == "grappler":
+    assert not calls, "the changed FunctionCallOptions was still used"
+  else:
+    assert calls, f"the changed {name} (TFP's own) was not used"
+  for results in outcomes:
+    for start, found in zip(starts, results.position.numpy()):
+      reference = scipy_optimize.minimize(scipy_optimize.rosen, start, jac=scipy_optimize.rosen_der,
+                                          method="L-BFGS-B", options=dict(ftol=1e-15, gtol=1e-10))
+      np.testing.assert_allclose(reference.x, 1.0, atol=1e-4)
+      np.testing.assert_allclose(found, reference.x, atol=1e-4)
+    assert np.all(results.objective_value.numpy() < 1e-8)
+  if internal == "line_search":
+    # TFP's own search brackets and takes a secant step: more than one evaluation per iteration.
+    assert int(outcomes[0].num_objective_evaluations) > int(outcomes[0].num_iterations) + 5

@@ -22,6 +22,7 @@ left there.
 """
 
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -174,21 +175,38 @@ def _name_outputs(entries):
 
 
 class _NameItems(beam.DoFn):
-  """Gives each item its output file (side input: source -> file name); skips existing outputs."""
+  """(source, {'item': [item], 'file': [file name]}) -> the item with its output; skips
+  existing outputs."""
 
   def __init__(self, settings, output_dir):
     self._settings = settings
     self._output_dir = output_dir
     self._skipped = beam.metrics.Metrics.counter(NAMESPACE, "skipped")
 
-  def process(self, item, files):
-    item.output = FileSystems.join(self._output_dir, files[item.source])
-    if not self._settings.overwrite and FileSystems.exists(item.output):
-      self._skipped.inc()
-      yield beam.pvalue.TaggedOutput(_SKIPPED, {"input": item.source, "name": item.name,
-                                                "output": item.output, "status": "skipped"})
-      return
-    yield item
+  def process(self, joined):
+    _, groups = joined
+    files = list(groups["file"])
+    for item in groups["item"]:
+      item.output = FileSystems.join(self._output_dir, files[0])
+      if not self._settings.overwrite and FileSystems.exists(item.output):
+        self._skipped.inc()
+        yield beam.pvalue.TaggedOutput(_SKIPPED, {"input": item.source, "name": item.name,
+                                                  "output": item.output, "status": "skipped"})
+        continue
+      yield item
+
+
+def _under_one_key(pair):
+  return "names", pair
+
+
+def _named_group(keyed):
+  """('names', all (source, name) pairs) -> (source, file name) pairs (`jobs.output_files`)."""
+  return _name_outputs(list(keyed[1]))
+
+
+def _keyed_by_source(item):
+  return item.source, item
 
 
 def _checked(settings, item):
@@ -352,26 +370,72 @@ class InvertSpectrograms(beam.PTransform):
     self._output_dir = output_dir
 
   def expand(self, patterns):
-    files = patterns | "Match" >> beam.ParDo(_MatchFiles()).with_outputs(_DEAD, main="paths")
-    loaded = (files.paths
-              | "Spread" >> beam.Reshuffle()
-              | "Load" >> beam.ParDo(_LoadItems(self._settings, self._output_dir))
-              .with_outputs(_DEAD, _NAMES, main="items"))
-    # One naming pass over the whole job (names only, not the arrays): safe, distinct names.
+    files = _with_outputs(patterns, "Match", _MatchFiles(), _DEAD)
+    loaded = _with_outputs(files[None] | "Spread" >> beam.Reshuffle(), "Load",
+                           _LoadItems(self._settings, self._output_dir), _DEAD, _NAMES)
+    # One naming pass over the whole job (names only, not the arrays): safe, distinct names,
+    # joined to the items by source (a GroupByKey, not a side input: DaskRunner computes a
+    # side input's whole upstream again).
     file_names = (loaded[_NAMES]
-                  | "AllNames" >> beam.combiners.ToList()
-                  | "NameOutputs" >> beam.FlatMap(_name_outputs))
-    named = (loaded.items
-             | "Name" >> beam.ParDo(_NameItems(self._settings, self._output_dir),
-                                    files=beam.pvalue.AsDict(file_names))
-             .with_outputs(_SKIPPED, main="items"))
-    inverted = (named.items
-                | "Invert" >> beam.ParDo(_InvertBatches(self._settings))
-                .with_outputs(_DEAD, main="written"))
-    manifest = ((inverted.written, named[_SKIPPED])
+                  | "NameKey" >> beam.Map(_under_one_key)
+                  | "AllNames" >> beam.GroupByKey()
+                  | "NameOutputs" >> beam.FlatMap(_named_group))
+    keyed_items = loaded[None] | "ItemKey" >> beam.Map(_keyed_by_source)
+    joined = {"item": keyed_items, "file": file_names} | "Join" >> beam.CoGroupByKey()
+    named = _with_outputs(joined, "Name", _NameItems(self._settings, self._output_dir), _SKIPPED)
+    inverted = _with_outputs(named[None], "Invert", _InvertBatches(self._settings), _DEAD)
+    manifest = ((inverted[None], named[_SKIPPED])
                 | "Manifest" >> beam.Flatten())
     dead = ((files[_DEAD], loaded[_DEAD], inverted[_DEAD]) | "DeadLetters" >> beam.Flatten())
     return {"manifest": manifest, "dead": dead}
+
+
+def _with_outputs(pcoll, label, fn, *tags):
+  """`pcoll | label >> ParDo(fn).with_outputs(*tags)`, as a dict by tag (None: main), on any runner.
+
+  Beam's DaskRunner gives a ParDo one output and pours its tagged outputs into
+  it (Beam 2.77), so `fn`'s outputs travel as `(tag, value)` pairs in one
+  PCollection and each tag is picked from it.
+  """
+  pairs = pcoll | label >> beam.ParDo(_Tagged(fn))
+  return {tag: pairs | f"{label}.{tag or 'main'}" >> beam.FlatMap(_pick, tag)
+          for tag in (None, *tags)}
+
+
+def _pick(pair, tag):
+  return [pair[1]] if pair[0] == tag else []
+
+
+class _Tagged(beam.DoFn):
+  """The outputs of `fn` (a DoFn with setup/start_bundle/process/finish_bundle) as
+  `(tag, value)` pairs, None for its main output."""
+
+  def __init__(self, fn):
+    super().__init__()
+    self._fn = fn
+
+  def setup(self):
+    self._fn.setup()
+
+  def start_bundle(self):
+    self._fn.start_bundle()
+
+  def process(self, element):
+    for output in self._fn.process(element) or ():
+      if isinstance(output, beam.pvalue.TaggedOutput):
+        yield output.tag, output.value
+      else:
+        yield None, output
+
+  def finish_bundle(self):
+    for output in self._fn.finish_bundle() or ():
+      tag = None
+      if isinstance(output, beam.pvalue.TaggedOutput):
+        tag, output = output.tag, output.value
+      yield windowed_value.WindowedValue((tag, output.value), output.timestamp, output.windows)
+
+  def teardown(self):
+    self._fn.teardown()
 
 
 class _WriteJsonLines(beam.PTransform):
@@ -383,13 +447,20 @@ class _WriteJsonLines(beam.PTransform):
 
   def expand(self, records):
     path = self._path
-    return (records
-            | "All" >> beam.combiners.ToList()
-            | "Write" >> beam.Map(lambda rows: _write_lines(path, rows)))
+    # One group that always exists (a None row joins it), by a GroupByKey: ToList's
+    # default for no input is a side input, which DaskRunner computes again, with
+    # every step before it (each wav written twice).
+    none = records.pipeline | "Nothing" >> beam.Create([None])
+    return ((records, none)
+            | "AndNone" >> beam.Flatten()
+            | "Key" >> beam.Map(lambda row: (0, row))
+            | "All" >> beam.GroupByKey()
+            | "Write" >> beam.MapTuple(lambda _, rows: _write_lines(path, rows)))
 
 
 def _write_lines(path, rows):
-  rows = sorted(rows, key=lambda row: (row["input"], row.get("output", "")))
+  rows = sorted((row for row in rows if row is not None),
+                key=lambda row: (row["input"], row.get("output", "")))
   data = "".join(json.dumps(row, sort_keys=True) + "\n" for row in rows).encode()
   store_atomically(path, data, overwrite=True)
   return len(rows)
@@ -442,20 +513,59 @@ def run(argv):
     print(f"removed {removed} temporary file(s) left by an earlier run.", file=sys.stderr)
   if not any(a.startswith("--default_sdk_harness_log_level") for a in beam_args):
     beam_args.append("--default_sdk_harness_log_level=WARNING")  # Workers' INFO lines: noise.
+  if _on_dask(beam_args):
+    settings, patterns = _for_dask(settings, patterns, beam_args)
   options = PipelineOptions(beam_args)
   pipeline = beam.Pipeline(options=options)
   results = (pipeline | "Patterns" >> beam.Create(patterns)
              | "Invert" >> InvertSpectrograms(settings, output_dir))
-  _ = results["manifest"] | "WriteManifest" >> _WriteJsonLines(
-      FileSystems.join(output_dir, MANIFEST))
-  _ = results["dead"] | "WriteDeadLetters" >> _WriteJsonLines(
-      FileSystems.join(output_dir, DEAD_LETTER))
+  written = (results["manifest"] | "WriteManifest" >> _WriteJsonLines(
+      FileSystems.join(output_dir, MANIFEST)),
+             results["dead"] | "WriteDeadLetters" >> _WriteJsonLines(
+                 FileSystems.join(output_dir, DEAD_LETTER)))
+  # The last step needs both files: DaskRunner computes the last step's inputs only.
+  _ = written | "Done" >> beam.Flatten()
   pipeline.run().wait_until_finish()
   counts = _counts(output_dir)
   print(f"wrote {counts['written']} wav(s), skipped {counts['skipped']} existing (pass "
         f"--overwrite to redo them), {counts['failed']} input(s) failed (see "
         f"{FileSystems.join(output_dir, DEAD_LETTER)}).", file=sys.stderr)
   return counts
+
+
+def _on_dask(beam_args):
+  """Whether --runner names Beam's DaskRunner (apache_beam.runners.dask.dask_runner)."""
+  runners = [a.split("=", 1)[1] for a in beam_args if a.startswith("--runner=")]
+  return bool(runners) and runners[-1].rsplit(".", 1)[-1].lower() in ("daskrunner", "dask")
+
+
+def _for_dask(settings, patterns, beam_args):
+  """Settings and patterns for Beam's DaskRunner, which runs each Dask partition as a bundle.
+
+  * The driver matches the patterns to files (as the pipeline's Match step does:
+    a pattern that fails stays, for its dead letter) and each file is a partition
+    of its own (`--dask_partition_size=1` unless a partition option is given), so
+    the files spread over the workers: the runner's Reshuffle moves nothing.
+  * DaskRunner drops what a DoFn emits in `finish_bundle` (Beam 2.77), where a
+    bundle's last partial batch is inverted: `--batch_size` is 1 there, with a note.
+
+  Returns:
+    (settings, patterns).
+  """
+  if not any(a.startswith(("--dask_npartitions", "--dask_partition_size")) for a in beam_args):
+    beam_args.append("--dask_partition_size=1")
+  matched = []
+  for pattern in patterns:
+    found = list(_MatchFiles().process(pattern))
+    if any(isinstance(path, beam.pvalue.TaggedOutput) for path in found):
+      matched.append(pattern)
+    else:
+      matched.extend(found)
+  if settings.batch_size > 1:
+    print(f"--batch_size={settings.batch_size} is not used with DaskRunner (it drops the "
+          "outputs of a bundle's last batch); inverting one input at a time.", file=sys.stderr)
+    settings = dataclasses.replace(settings, batch_size=1)
+  return settings, matched
 
 
 def _counts(output_dir):

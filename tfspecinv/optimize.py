@@ -19,8 +19,12 @@ budgets, Ctrl-C) and new input shapes never retrace.
 """
 
 import contextlib
+import functools
 import importlib
+import inspect
 import threading
+import typing
+import warnings
 
 import tensorflow as tf
 
@@ -31,15 +35,29 @@ from tfspecinv import xla_cache
 xla_cache.enable()  # Opt-in: TFSPECINV_XLA_CACHE.
 
 import tensorflow_probability as tfp  # noqa: E402  pylint: disable=wrong-import-position
-from tensorflow.core.protobuf import config_pb2  # noqa: E402
-from tensorflow.python.eager import context as tf_context  # noqa: E402
-from tensorflow_probability.python.optimizer import bfgs_utils as tfp_bfgs_utils  # noqa: E402
-from tensorflow_probability.python.optimizer import lbfgs as tfp_lbfgs  # noqa: E402
-from tensorflow_probability.python.optimizer.linesearch.internal import hager_zhang_lib as tfp_hzl  # noqa: E402
 
 from tfspecinv import losses
 from tfspecinv import transforms
 from tfspecinv.errors import SpecInvError
+
+
+def _private_module(name):
+  """A private TensorFlow / TFP module, or None where this version has none."""
+  try:
+    return importlib.import_module(name)
+  except ImportError:  # pragma: no cover - other TF/TFP versions
+    return None
+
+
+# The module of `lbfgs_minimize` and its results' named tuple, wherever TFP keeps it.
+tfp_lbfgs = importlib.import_module(tfp.optimizer.lbfgs_minimize.__module__)
+# Private modules that the speed-ups below replace functions in or call; each
+# target is checked before use (`_private_internals`): a changed one costs speed only.
+config_pb2 = _private_module("tensorflow.core.protobuf.config_pb2")
+tf_context = _private_module("tensorflow.python.eager.context")
+tfp_bfgs_utils = _private_module("tensorflow_probability.python.optimizer.bfgs_utils")
+tfp_hzl = _private_module("tensorflow_probability.python.optimizer.linesearch.internal."
+                          "hager_zhang_lib")
 
 __all__ = ["WaveformProblem", "JointStftProblem", "LbfgsRunner"]
 
@@ -466,22 +484,127 @@ def _lean_tfp_internals():
   `_unit_step_line_search`) and its loop body calls
   `lbfgs._get_search_direction` (here `_two_loop_direction`). They are
   replaced for the duration of the trace (the graph keeps what was traced);
-  the loop, its state and its convergence tests stay TFP's.
+  the loop, its state and its convergence tests stay TFP's. A replacement
+  whose target changed in the installed TFP is left out (`_private_internals`).
   """
+  internals = _private_internals()
+  patches = ([(tfp_bfgs_utils, "hager_zhang", _unit_step_line_search)]
+             if internals.line_search else [])
+  if internals.direction:
+    patches.append((tfp_lbfgs, "_get_search_direction", _two_loop_direction))
   with _PATCH_LOCK:
-    originals = tfp_bfgs_utils.hager_zhang, tfp_lbfgs._get_search_direction  # pylint: disable=protected-access
-    tfp_bfgs_utils.hager_zhang = _unit_step_line_search
-    tfp_lbfgs._get_search_direction = _two_loop_direction  # pylint: disable=protected-access
+    originals = [(module, name, getattr(module, name)) for module, name, _ in patches]
+    for module, name, replacement in patches:
+      setattr(module, name, replacement)
     try:
       yield
     finally:
-      tfp_bfgs_utils.hager_zhang, tfp_lbfgs._get_search_direction = originals  # pylint: disable=protected-access
+      for module, name, original in originals:
+        setattr(module, name, original)
 
 
 _PATCH_LOCK = threading.RLock()
-_TFP_SEARCH_DIRECTION = tfp_lbfgs._get_search_direction  # pylint: disable=protected-access
+_TFP_SEARCH_DIRECTION = getattr(tfp_lbfgs, "_get_search_direction", None)
 # The module (the package attribute of the same name is the function).
-_HZ_MODULE = importlib.import_module("tensorflow_probability.python.optimizer.linesearch.hager_zhang")
+_HZ_MODULE = _private_module("tensorflow_probability.python.optimizer.linesearch.hager_zhang")
+
+
+class PrivateInternals(typing.NamedTuple):
+  """Which replacements of private TensorFlow / TFP pieces are in use.
+
+  Each is True where its targets have the signatures (parameter names) and
+  fields they were written against (TFP 0.25 and tfp-nightly 0.26, TF 2.21 and
+  tf-nightly 2.23), False where something changed: then TFP's own piece runs
+  (same results, slower) and one warning said so.
+  """
+  line_search: bool  # `_unit_step_line_search` for `bfgs_utils.hager_zhang`.
+  direction: bool  # `_two_loop_direction` for `lbfgs._get_search_direction`.
+  grappler: bool  # `_without_grappler`'s per-thread function call options.
+
+
+_HAGER_ZHANG_PARAMETERS = (
+    "value_and_gradients_function", "initial_step_size", "value_at_initial_step",
+    "value_at_zero", "converged", "threshold_use_approximate_wolfe_condition",
+    "shrinkage_param", "expansion_param", "sufficient_decrease_param", "curvature_param",
+    "max_iterations", "name")
+_LINE_SEARCH_RESULT_FIELDS = ("converged", "failed", "func_evals", "iterations", "left", "right")
+_LBFGS_RESULT_FIELDS = ("converged", "failed", "num_iterations", "num_objective_evaluations",
+                        "position", "objective_value", "objective_gradient", "position_deltas",
+                        "gradient_deltas")
+
+
+def _parameters(module, name):
+  """The parameter names of `module.name` (a function or class), or None when there is none."""
+  target = getattr(module, name, None) if module is not None else None
+  if target is None:
+    return None
+  try:
+    names = tuple(inspect.signature(target).parameters)
+  except (TypeError, ValueError):  # pragma: no cover - not introspectable
+    return None
+  return names[1:] if inspect.isclass(target) and names[:1] == ("self",) else names
+
+
+def _changes(expected):
+  """`'module.name: found (...), expected (...)'` for each entry of `expected` that differs."""
+  problems = []
+  for (module, label, name), wanted in expected.items():
+    found = _parameters(module, name)
+    if found != wanted:
+      shown = "missing" if found is None else f"({', '.join(found)})"
+      problems.append(f"{label}.{name} is {shown}, expected ({', '.join(wanted)})")
+  return problems
+
+
+def _fields(cls):
+  return tuple(getattr(cls, "_fields", ())) if cls is not None else None
+
+
+@functools.lru_cache(maxsize=None)
+def _private_internals():
+  """Checks each private target once per process; warns once for each one that changed.
+
+  Returns:
+    `PrivateInternals`: which replacements `_lean_tfp_internals` and
+    `_without_grappler` apply.
+  """
+  line_search = _changes({
+      (tfp_bfgs_utils, "bfgs_utils", "hager_zhang"): _HAGER_ZHANG_PARAMETERS,
+      (tfp_hzl, "hager_zhang_lib", "_satisfies_wolfe"): (
+          "val_0", "val_c", "f_lim", "sufficient_decrease_param", "curvature_param"),
+      (tfp_hzl, "hager_zhang_lib", "is_finite"): ("val_1", "val_2"),
+      (tfp_hzl, "hager_zhang_lib", "val_where"): ("cond", "tval", "fval")})
+  result = _fields(getattr(_HZ_MODULE, "HagerZhangLineSearchResult", None))
+  if result != _LINE_SEARCH_RESULT_FIELDS:
+    line_search.append(f"hager_zhang.HagerZhangLineSearchResult has fields {result}, "
+                       f"expected {_LINE_SEARCH_RESULT_FIELDS}")
+  direction = _changes({(tfp_lbfgs, "lbfgs", "_get_search_direction"): ("state",)})
+  if _fields(tfp_lbfgs.LBfgsOptimizerResults) != _LBFGS_RESULT_FIELDS:
+    direction.append(f"lbfgs.LBfgsOptimizerResults has fields "
+                     f"{_fields(tfp_lbfgs.LBfgsOptimizerResults)}, expected {_LBFGS_RESULT_FIELDS}")
+  grappler = _changes({(tf_context, "context", "FunctionCallOptions"): (
+      "executor_type", "config_proto")})
+  options = getattr(getattr(tf_context, "Context", None), "function_call_options", None)
+  if not isinstance(options, property):
+    grappler.append("context.Context.function_call_options is not a property")
+  try:
+    config_pb2.ConfigProto().graph_options.rewrite_options.disable_meta_optimizer = True
+  except AttributeError:
+    grappler.append("config_pb2.ConfigProto has no graph_options.rewrite_options."
+                    "disable_meta_optimizer")
+  versions = f"tensorflow {tf.__version__}, tensorflow-probability {tfp.__version__}"
+  fallbacks = (
+      (line_search, "TFP's own Hager-Zhang line search (about 3 objective evaluations per "
+                    "L-BFGS iteration instead of 1)"),
+      (direction, "TFP's own two-loop recursion (tf.scan; about 25% more time per L-BFGS "
+                  "iteration)"),
+      (grappler, "Grappler's optimisation of the L-BFGS loop (2-3 s more start-up)"))
+  for problems, fallback in fallbacks:
+    if problems:
+      warnings.warn(f"tfspecinv: a private TensorFlow/TFP function changed in {versions}: "
+                    f"{'; '.join(problems)}. Results are unchanged; L-BFGS now uses {fallback}.",
+                    RuntimeWarning, stacklevel=2)
+  return PrivateInternals(not line_search, not direction, not grappler)
 
 
 @contextlib.contextmanager
@@ -492,8 +615,12 @@ def _without_grappler():
   L-BFGS loop that took 2-3 s of start-up and bought nothing measurable: on
   three 6 s clips the time per evaluation was the same within the noise
   (+-4% between rounds) with and without it. Relies on TensorFlow's
-  per-thread function call options; where they are missing it does nothing.
+  per-thread function call options; where they changed (`_private_internals`)
+  it does nothing.
   """
+  if not _private_internals().grappler:
+    yield
+    return
   try:
     ctx = tf_context.context()
     saved = ctx.function_call_options
@@ -519,3 +646,7 @@ def _results_spec(dtype, pairs):
       num_objective_evaluations=tf.TensorSpec([], tf.int32), position=vector,
       objective_value=tf.TensorSpec([None], dtype), objective_gradient=vector,
       position_deltas=queue, gradient_deltas=queue)
+
+
+# Checked at import: a warning about a changed target comes with the import.
+_private_internals()
