@@ -257,8 +257,8 @@ def _run_long(settings, item, block_frames, printer):
            "frames.")
   length = settings.length if settings.length is not None else item.length
   applied = []
-  gain_for_peak = lambda peak: applied.append(jobs.gain_for(settings, peak, item.config)) or \
-      applied[-1]
+  gain_for_peak = lambda peak: applied.append(jobs.gain_for(
+      settings, peak, item.config, item.level_unknown)) or applied[-1]
   with io_lib.streamed_audio(item.output, item.config.sample_rate, settings.subtype,
                              settings.overwrite, gain_for_peak) as write:
     _, result = longform.reconstruct_long(
