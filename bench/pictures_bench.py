@@ -122,7 +122,7 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--corpus", default=os.path.join(ROOT, "..", "shared", "corpus"))
   parser.add_argument("--clips", default="speech_*")
-  parser.add_argument("--presets", default=",".join(PRESETS))
+  parser.add_argument("--presets", default="audio_diffusion,riffusion")
   args = parser.parse_args()
   import librosa
   import soundfile as sf

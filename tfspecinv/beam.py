@@ -288,7 +288,7 @@ class _InvertBatches(beam.DoFn):
     stored = []
     store = lambda path, data: stored.append(store_atomically(path, data, settings.overwrite))
     written, gain, peak = jobs.write_output(settings, item, waveform, store=store)
-    quality = jobs.measure(item, written, result, index)
+    quality = jobs.measure(item, written, result, index, gain)
     jobs.warn_about_fit(settings, item, quality, gain, peak)
     duration = len(written) / item.config.sample_rate
     self._written.inc()

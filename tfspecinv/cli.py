@@ -301,7 +301,7 @@ def _run_group(settings, group, printer):
   for index, item in enumerate(group):
     waveform = waveforms[index]
     written, gain, peak = jobs.write_output(settings, item, waveform)
-    quality = jobs.measure(item, written, result, index)
+    quality = jobs.measure(item, written, result, index, gain)
     jobs.warn_about_fit(settings, item, quality, gain, peak)
     _write_extras(settings, item, waveform, result, quality)
     figures = "  ".join(f"{k} {v:.2f}" for k, v in quality.items())

@@ -679,7 +679,7 @@ def write_output(settings, item, waveform, store=None):
   return written, gain, peak
 
 
-def measure(item, written, result, index):
+def measure(item, written, result, index, gain=1.0):
   """Fit of the file as written: spectral convergence (beside the engine's) and LSD.
 
   Args:
@@ -688,6 +688,8 @@ def measure(item, written, result, index):
       and quantisation.
     result: The batch's `ReconstructionResult`.
     index: The item's index in the batch.
+    gain: The gain --normalize applied; undone for an input whose level is
+      unknown (a picture), whose fit cannot depend on the level chosen.
 
   Returns:
     A dict: spectral_convergence_db, engine_spectral_convergence_db and,
@@ -697,6 +699,8 @@ def measure(item, written, result, index):
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tfspecinv import losses, pipeline, scaling, transforms  # pylint: disable=import-outside-toplevel
   config = item.config
+  if item.level_unknown and gain:
+    written = written / gain
   linear = config if config.representation != "mfcc" else config.replace(representation="mel")
   target = item.spectrogram
   if config.representation == "mfcc":
@@ -726,7 +730,8 @@ def warn_about_fit(settings, item, quality, gain, peak):
   engine = quality["engine_spectral_convergence_db"]
   if written <= engine + _FIT_LOSS_DB and written <= _POOR_FIT_DB:
     return
-  level_known = not (item.config.scale == "db" and item.config.ref == "max")
+  level_known = not (item.level_unknown or (item.config.scale == "db" and
+                                             item.config.ref == "max"))
   subtype = settings.subtype
   if written > engine + _FIT_LOSS_DB:
     if gain != 1.0 and level_known:
