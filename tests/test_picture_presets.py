@@ -35,8 +35,14 @@ from tfspecinv.errors import SpecInvError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "samples", "speech_female_ljspeech.wav")
-# float32 tolerance of today's presets (tests/test_conventions.py): relative to the peak.
-F32_RTOL = 1e-4
+# Tolerances of today's presets (tests/test_conventions.py): the largest error
+# relative to the largest value, 1e-7 in float64 and 1e-5 in float32.
+TOLERANCE = {np.float64: 1e-7, np.float32: 1e-5}
+
+
+def _max_error(got, expected):
+  assert got.shape == expected.shape
+  return float(np.max(np.abs(got - expected)) / np.max(np.abs(expected)))
 
 
 # ------------------------------------------------------------ references
@@ -101,8 +107,10 @@ def speech():
 
 
 def _at(audio, rate, sample_rate, samples):
+  """`samples` of the clip at `sample_rate`, padded with silence (as both projects pad)."""
   out = scipy.signal.resample_poly(audio, sample_rate, rate) if sample_rate != rate else audio
-  return out[:samples]
+  out = out[:samples]
+  return np.pad(out, (0, samples - len(out)))
 
 
 RIFFUSION_SAMPLES = 511 * 441  # 512 frames: a 512x512 picture (5.11 s).
@@ -133,13 +141,10 @@ def test_riffusion_levels_equal_the_reference(speech, dtype):
   mel = transforms.forward(tf.constant(y.astype(dtype)), conventions.make("riffusion")).numpy()
   levels = image.encode_levels(mel, image.PICTURE_MAPS["riffusion"])
   assert levels.shape == expected.shape == (512, 512) and levels.dtype == dtype
-  tolerance = 1e-7 if dtype == np.float64 else F32_RTOL * 255
-  np.testing.assert_allclose(levels, expected, rtol=0, atol=tolerance)
-  # The mel itself, relative to its peak.
-  reference_mel = reference_riffusion_mel(y)
-  rtol = 1e-7 if dtype == np.float64 else F32_RTOL
-  np.testing.assert_allclose(mel / reference_mel.max(), reference_mel / reference_mel.max(),
-                             rtol=0, atol=rtol)
+  assert _max_error(mel, reference_riffusion_mel(y)) <= TOLERANCE[dtype]  # The mel itself.
+  # The 0.25 power magnifies float32 FFT rounding in quiet bins, as the log does
+  # in tests/test_conventions.py: float32 is held to 1e-5 before the map.
+  assert _max_error(levels, expected) <= (1e-7 if dtype == np.float64 else 1e-4)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -150,8 +155,7 @@ def test_audio_diffusion_levels_equal_the_reference(speech, dtype):
   db = transforms.forward(tf.constant(y.astype(dtype)), config).numpy()
   levels = image.encode_levels(db, image.PICTURE_MAPS["audio_diffusion"])
   assert levels.shape == expected.shape == (256, 256) and levels.dtype == dtype
-  tolerance = 1e-7 if dtype == np.float64 else F32_RTOL * 255
-  np.testing.assert_allclose(levels, expected, rtol=0, atol=tolerance)
+  assert _max_error(levels, expected) <= TOLERANCE[dtype]
 
 
 # ------------------------------------------------------------- decoding
