@@ -249,13 +249,17 @@ def test_cli_audio_diffusion_picture_by_name(speech, tmp_path):
     (["--value_map=power"], 2, r"--value_map=power needs --image_power=P"),
     (["--convention=audio_diffusion", "--image_power=0.25"], 2,
      r"--image_power=0.25 is for --value_map=power pictures"),
-    (["--convention=riffusion"], 1, r"the picture is in colour .* --colormap=NAME .*--channel"),
+    (["--convention=riffusion", "--rows=512"], 1,
+     r"the picture is in colour \(its 3 channels differ by 200 of 255 levels on average\) but "
+     r"the value map reads grey levels; pass --colormap=NAME .*--channel=r/g/b"),
     (["--convention=audio_diffusion"], 1,
      r"the picture is 4 rows x 6 columns but the settings expect 256 bins .*--n_mels"),
 ])
 def test_cli_picture_map_that_does_not_fit(flags, status, message, tmp_path):
+  rows = [int(f.split("=")[1]) for f in flags if f.startswith("--rows=")] or [4]
+  flags = [f for f in flags if not f.startswith("--rows=")]
   path = tmp_path / "coloured.png"
-  rgb = np.zeros((4, 6, 3), np.uint8)
+  rgb = np.zeros((rows[0], 6, 3), np.uint8)
   rgb[..., 0] = 200  # Red: not grey.
   Image.fromarray(rgb, mode="RGB").save(path)
   out = tmp_path / "o.wav"
