@@ -286,7 +286,7 @@ def test_torchaudio_empty_mel_filters_warn_and_invert(clips):
 def test_registry_lists_every_preset_and_classmethods_agree():
   assert conventions.NAMES == ("librosa", "torchaudio", "tf_signal", "hifigan", "tacotron2",
                                "whisper", "vocos", "espnet", "coqui", "keithito", "rtvc",
-                               "tensorflowtts")
+                               "tensorflowtts", "riffusion", "audio_diffusion")
   for name in conventions.NAMES[3:]:
     assert getattr(SpectrogramConfig, name)() == conventions.make(name)
   assert conventions.make("torchaudio") == SpectrogramConfig.torchaudio()

@@ -34,6 +34,10 @@ from tfspecinv import layers
 OVERLAPS = {"50%": 2, "75%": 4, "87.5%": 8}
 WINDOWS = ("hann", "hamming", "blackman")
 EXCERPT_SECONDS = 0.6
+# Riffusion's frames span 0.4 s (n_fft 17640 at 44.1 kHz), most of the excerpt:
+# no interior is left to compare the edges with. Its pictures' round trip is
+# tested in tests/test_picture_presets.py.
+FRAMED_NAMES = tuple(name for name in conventions.NAMES if name != "riffusion")
 
 
 def _config(name, overlap, window, center):
@@ -91,7 +95,7 @@ def _check_as_heard(waveform, original, features, config, engine_db, tmp_path):
 @pytest.mark.parametrize("center", [True, False], ids=["centred", "not-centred"])
 @pytest.mark.parametrize("window", WINDOWS)
 @pytest.mark.parametrize("overlap", list(OVERLAPS))
-@pytest.mark.parametrize("name", conventions.NAMES)
+@pytest.mark.parametrize("name", FRAMED_NAMES)
 def test_griffin_lim_edges_every_framing(name, overlap, window, center, speech, tmp_path):
   config = _config(name, overlap, window, center)
   original = _excerpt(speech, config.sample_rate)
@@ -118,7 +122,7 @@ def test_lbfgs_edges_not_centred(name, overlap, speech, tmp_path):
   assert written_db < -15.0
 
 
-@pytest.mark.parametrize("name", conventions.NAMES)
+@pytest.mark.parametrize("name", FRAMED_NAMES)
 def test_lbfgs_edges_each_preset(name, speech, tmp_path):
   config = _config(name, "75%", "hann", center=conventions.make(name).center)
   original = _excerpt(speech, config.sample_rate)

@@ -339,7 +339,7 @@ class _InvertBatches(beam.DoFn):
     stored = []
     store = lambda path, data: stored.append(store_atomically(path, data, settings.overwrite))
     written, gain, peak = jobs.write_output(settings, item, waveform, store=store)
-    quality = jobs.measure(item, written, result, index)
+    quality = jobs.measure(item, written, result, index, gain)
     jobs.warn_about_fit(settings, item, quality, gain, peak)
     duration = written.shape[-1] / item.config.sample_rate
     self._written.inc()

@@ -353,8 +353,8 @@ def _run_long(settings, item, block_frames, printer, written=None):
   settings = jobs.item_settings(settings, item)
   channels = item.spectrogram.shape[0] if item.spectrogram.ndim == 3 else 1
   applied = []
-  gain_for_peak = lambda peak: applied.append(jobs.gain_for(settings, peak, item.config)) or \
-      applied[-1]
+  gain_for_peak = lambda peak: applied.append(jobs.gain_for(
+      settings, peak, item.config, item.level_unknown)) or applied[-1]
   with io_lib.streamed_audio(item.output, item.config.sample_rate, settings.subtype,
                              settings.overwrite, gain_for_peak, channels=channels) as write:
     _, result = longform.reconstruct_long(
@@ -408,7 +408,7 @@ def _run_group(settings, group, printer, written=None):
   for index, item in enumerate(group):
     waveform = waveforms[index]
     samples, gain, peak = jobs.write_output(settings, item, waveform)
-    quality = jobs.measure(item, samples, result, index)
+    quality = jobs.measure(item, samples, result, index, gain)
     if written is not None:
       written.append(_manifest_row(item, samples.shape[-1], quality["spectral_convergence_db"]))
     jobs.warn_about_fit(settings, item, quality, gain, peak)

@@ -313,6 +313,16 @@ class SpectrogramConfig:
     return cls._convention("tensorflowtts", overrides)
 
   @classmethod
+  def riffusion(cls, **overrides) -> "SpectrogramConfig":
+    """Riffusion `SpectrogramConverter`; see `tfspecinv.conventions.riffusion`."""
+    return cls._convention("riffusion", overrides)
+
+  @classmethod
+  def audio_diffusion(cls, **overrides) -> "SpectrogramConfig":
+    """teticio/audio-diffusion `Mel`; see `tfspecinv.conventions.audio_diffusion`."""
+    return cls._convention("audio_diffusion", overrides)
+
+  @classmethod
   def _convention(cls, name, overrides):
     from tfspecinv import conventions  # Local import: conventions builds configs.
     config = conventions.make(name, **overrides)

@@ -22,7 +22,7 @@ import math
 
 __all__ = ["NAMES", "get", "make", "hifigan", "tacotron2", "whisper", "vocos", "espnet", "coqui",
            "keithito", "rtvc", "from_coqui_audio", "COQUI_IGNORED",
-           "tensorflowtts"]
+           "tensorflowtts", "riffusion", "audio_diffusion"]
 
 
 def _config_class():
@@ -515,12 +515,62 @@ def rtvc(**overrides):
   return _build(defaults, fields)
 
 
+def riffusion(**overrides):
+  """Riffusion: `riffusion/spectrogram_converter.py` with `spectrogram_params.py` defaults.
+
+  torchaudio `Spectrogram(n_fft, hop_length, win_length, power=None,
+  center=True, pad_mode='reflect')` (periodic Hann of `win_length` centred
+  in the `n_fft` frame), `abs`, then `MelScale(n_mels=512, f_min=0,
+  f_max=10000, norm=None, mel_scale='htk')` (torchaudio's layout). From
+  `SpectrogramParams`: 44100 Hz, step 10 ms (hop 441), window 100 ms (4410),
+  padded 400 ms (n_fft 17640). Its pictures (512x512, one column a frame)
+  hold `(mel / max) ** 0.25`, loud dark: `tfspecinv.image.PICTURE_MAPS
+  ['riffusion']`, which the command line applies to a picture by itself.
+
+  Args:
+    **overrides: Any `SpectrogramConfig` field.
+
+  Returns:
+    A `SpectrogramConfig` (mel magnitudes, power 1, 'linear' scale,
+    `[mels, frames]`).
+  """
+  defaults = dict(sample_rate=44100, n_fft=17640, hop_length=441, win_length=4410,
+                  center=True, pad_mode="reflect", power=1.0, representation="mel",
+                  n_mels=512, fmin=0.0, fmax=10000.0, mel_scale="htk", mel_norm="none",
+                  mel_variant="torchaudio", scale="linear")
+  return _build(defaults, overrides)
+
+
+def audio_diffusion(**overrides):
+  """teticio/audio-diffusion: `audiodiffusion/mel.py` `Mel.audio_slice_to_image` defaults.
+
+  `librosa.feature.melspectrogram(y, sr=22050, n_fft=2048, hop_length=512,
+  n_mels=y_res=256)` (librosa's defaults otherwise: centred, zero padding,
+  Slaney mel, power 2), `power_to_db(S, ref=np.max, top_db=80)`. Its
+  pictures (256x256, a slice of `x_res * hop_length - 1` samples) hold
+  `(dB + 80) * 255 / 80` rounded, row 0 the first mel band:
+  `tfspecinv.image.PICTURE_MAPS['audio_diffusion']`, which the command
+  line applies to a picture by itself.
+
+  Args:
+    **overrides: Any `SpectrogramConfig` field.
+
+  Returns:
+    A `SpectrogramConfig` (mel power, 'db' scale relative to the maximum,
+    top_db 80, `[mels, frames]`).
+  """
+  defaults = dict(sample_rate=22050, n_fft=2048, hop_length=512, representation="mel",
+                  n_mels=256, scale="db", ref="max", top_db=80.0)
+  return _build(defaults, overrides)
+
+
 _REGISTRY = {
     "librosa": librosa, "torchaudio": torchaudio, "tf_signal": tf_signal, "hifigan": hifigan,
     "tacotron2": tacotron2, "whisper": whisper, "vocos": vocos, "espnet": espnet,
     "coqui": coqui, "keithito": keithito, "rtvc": rtvc,
 }
-_REGISTRY["tensorflowtts"] = tensorflowtts
+_REGISTRY["tensorflowtts", "riffusion", "audio_diffusion"] = tensorflowtts
+_REGISTRY.update(riffusion=riffusion, audio_diffusion=audio_diffusion)
 NAMES = tuple(_REGISTRY)
 
 

@@ -12,6 +12,19 @@ engine. The common way to make one, which this module undoes:
 low frequencies first); invert it with a config whose `scale='db'`,
 `ref='max'`, `top_db=80` and `power=1`.
 
+Other pictures encode values another way; a `PictureMap` says how (grey
+levels linear in dB or a power law of the values relative to their maximum,
+loud dark or bright, which channel, which way up), and `read_picture(path,
+picture_map)` undoes it. `PICTURE_MAPS` holds the maps of the presets whose
+pictures are images from diffusion models:
+
+  riffusion        `image_from_spectrogram` (riffusion/util/image_util.py):
+                   255 - 255 * (mel / max(mel)) ** 0.25, low frequencies at
+                   the bottom, RGB with equal channels.
+  audio_diffusion  teticio/audio-diffusion `Mel.audio_slice_to_image`
+                   (audiodiffusion/mel.py): (power_to_db(S, ref=np.max,
+                   top_db=80) + 80) * 255 / 80, rounded, row 0 the lowest mel.
+
 Pictures of any size decode: `plt.figure(figsize=(20, 20))` saved at
 `dpi=1000` is 20000x20000 px. With a target shape and `resize`, a JPEG is
 decoded at 1/8, 1/4 or 1/2 scale (libjpeg's DCT scaling; 0.5 s and ~120 MB
@@ -21,15 +34,19 @@ float conversion. TensorFlow's decoders stop at 2^29 bytes (JPEG) or pixels
 """
 
 import collections
+import dataclasses
 import math
 import os
+from typing import Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
 
 from tfspecinv.errors import SpecInvError
 
-__all__ = ["IMAGE_EXTENSIONS", "read_spectrogram_image", "image_config", "picture_size"]
+__all__ = ["IMAGE_EXTENSIONS", "read_spectrogram_image", "image_config", "picture_size",
+           "PictureMap", "PICTURE_MAPS", "VALUE_MAPS", "CHANNELS", "picture_map",
+           "encode_levels", "decode_levels", "read_picture", "picture_config"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 
@@ -236,29 +253,50 @@ def _decode_pillow(path, header, ratio, gray):
   return pixels if pixels.ndim == 3 else pixels[..., None]
 
 
-def _reduce(pixels, maximum, factors, gray):
+def _reduce(pixels, maximum, factors, gray, channel=None):
   """Levels in [0, 1] (gray) or RGB in [0, 255], block-averaged by `factors`.
 
   Sums a strip of rows at a time in integers and converts only the reduced
   strip to floats, so a large picture stays in its 8/16 bits until reduced.
 
+  Args:
+    pixels: uint8/uint16 `[rows, columns, channels]`.
+    maximum: The value of white.
+    factors: (rows, columns) block factors.
+    gray: Grey levels wanted (else RGB).
+    channel: With `gray`, None for the mean of the colour channels, or the
+      index of the one channel to read (a picture with fewer channels reads
+      its first).
+
   Returns:
-    float32 `[rows, columns]` (gray) or `[rows, columns, 3]` (colour).
+    (float32 `[rows, columns]` (gray) or `[rows, columns, 3]` (colour), the
+    mean over pixels of the spread between the colour channels, in [0, 1]:
+    0 for a grey picture or a single channel read).
   """
-  channels = slice(0, 3) if pixels.shape[-1] >= 3 else slice(0, 1)
+  colour = pixels.shape[-1] >= 3
+  if gray and channel is not None and colour:
+    channels = slice(channel, channel + 1)
+  else:
+    channels = slice(0, 3) if colour else slice(0, 1)
+  count = channels.stop - channels.start
+  measure = gray and count == 3
   rows, columns = factors
-  depth = 1 if gray else channels.stop
+  depth = 1 if gray else count
   reduced = np.empty((math.ceil(pixels.shape[0] / rows), math.ceil(pixels.shape[1] / columns),
                       depth), np.float32)
   strip = max(rows, (_STRIP_PIXELS // max(1, pixels.shape[1])) // rows * rows)
-  scale = ((1.0 / channels.stop) if gray else 255.0) / maximum
+  scale = ((1.0 / count) if gray else 255.0) / maximum
+  spread = 0
   for start in range(0, pixels.shape[0], strip):
     block = pixels[start:start + strip, :, channels]
+    if measure:
+      spread += int((block.max(axis=-1) - block.min(axis=-1)).sum(dtype=np.uint64))
     block = (block.sum(axis=-1, keepdims=True, dtype=np.uint32) if gray else
              block.astype(np.uint32))
     block = _block_mean(block, rows, columns)
     reduced[start // rows:start // rows + block.shape[0]] = block * scale
-  return reduced[..., 0] if gray else reduced
+  spread = spread / max(1, pixels.shape[0] * pixels.shape[1]) / maximum
+  return (reduced[..., 0] if gray else reduced), spread
 
 
 def _block_mean(block, rows, columns):
@@ -302,15 +340,182 @@ def _levels_from_colormap(rgb, table):
   return (best / 255.0).reshape(rgb.shape[:2])
 
 
+VALUE_MAPS = ("db", "power")
+CHANNELS = ("mean", "r", "g", "b")
+_CHANNEL_INDEX = {"r": 0, "g": 1, "b": 2}
+# Mean spread between the colour channels (in full-scale units) past which a
+# picture read as grey is taken to be coloured: JPEG chroma noise on a grey
+# picture stays near 1/255; a colormap spreads channels by a third or more.
+_GREY_SPREAD = 8.0 / 255.0
+
+
+@dataclasses.dataclass(frozen=True)
+class PictureMap:
+  """How a spectrogram picture encodes values (frozen, validated).
+
+  A pixel's level `x` in [0, 1] (its grey level over white, or its position
+  along `colormap`; `1 - x` with `invert`) stands for:
+
+    value_map='db':    `low + x * (high - low)` dB, `db_range=(low, high)`
+                       (dB relative to the maximum, e.g. `amplitude_to_db(S,
+                       ref=np.max)` drawn over (-80, 0));
+    value_map='power': `x ** (1 / image_power)` times the picture's maximum,
+                       i.e. the picture holds `(S / max S) ** image_power`
+                       of linear values S (Riffusion: 0.25, loud is dark).
+
+  Fields:
+    value_map: 'db' or 'power' (above).
+    db_range: (low, high) dB of levels 0 and 1; 'db' only.
+    image_power: The exponent of a 'power' map (> 0); 'power' only.
+    invert: Loud is dark: level `x` reads as `1 - x` (Riffusion's `255 - data`).
+    colormap: 'gray' or the matplotlib colormap the picture was drawn with.
+    origin: 'lower' (low frequencies at the bottom) or 'upper' (row 0 is
+      the lowest frequency).
+    channel: For 'gray': 'mean' (the colour channels must be equal, as in a
+      grey picture saved as RGB; a coloured one is refused) or one channel,
+      'r', 'g' or 'b' (Riffusion stereo pictures hold the left channel in
+      green and the right in blue).
+
+  Raises:
+    SpecInvError: at construction, for a field that cannot work, naming it
+      and the fix.
+  """
+
+  value_map: str = "db"
+  db_range: Optional[Tuple[float, float]] = None
+  image_power: Optional[float] = None
+  invert: bool = False
+  colormap: str = "gray"
+  origin: str = "lower"
+  channel: str = "mean"
+
+  def __post_init__(self):
+    set_ = lambda name, value: object.__setattr__(self, name, value)
+    if self.value_map not in VALUE_MAPS:
+      raise SpecInvError(f"value_map={self.value_map!r} is not supported; use 'db' (grey "
+                         "levels linear in dB) or 'power' (a power law of linear values).")
+    if self.value_map == "db":
+      if self.db_range is None:
+        raise SpecInvError("value_map='db' needs db_range=(LOW, HIGH): the dB values of the "
+                           "darkest and brightest colours (e.g. (-80, 0)).")
+      if self.image_power is not None:
+        raise SpecInvError(f"image_power={self.image_power!r} is for value_map='power'; drop "
+                           "it or set value_map='power'.")
+      try:
+        low, high = (float(v) for v in self.db_range)
+      except (TypeError, ValueError):
+        raise SpecInvError(f"db_range={self.db_range!r}: use two numbers (LOW, HIGH), e.g. "
+                           "(-80, 0).") from None
+      if not (math.isfinite(low) and math.isfinite(high) and high > low):
+        raise SpecInvError(f"db_range={self.db_range!r}: the high end must exceed the low end, "
+                           "e.g. -80,0.")
+      set_("db_range", (low, high))
+    else:
+      if self.db_range is not None:
+        raise SpecInvError(f"db_range={self.db_range!r} is for value_map='db'; a 'power' "
+                           "picture is relative to its maximum: drop it.")
+      power = self.image_power
+      if (power is None or isinstance(power, bool) or not isinstance(power, (int, float))
+          or not math.isfinite(power) or power <= 0):
+        raise SpecInvError(f"value_map='power' needs image_power > 0 (levels are (S / max S) "
+                           f"** image_power; Riffusion: 0.25), got {power!r}.")
+      set_("image_power", float(power))
+    if not isinstance(self.invert, (bool, np.bool_)):
+      raise SpecInvError(f"invert={self.invert!r} must be True (loud is dark) or False.")
+    set_("invert", bool(self.invert))
+    if self.origin not in ("lower", "upper"):
+      raise SpecInvError(f"origin={self.origin!r} is not supported; use 'lower' or 'upper'.")
+    if self.channel not in CHANNELS:
+      raise SpecInvError(f"channel={self.channel!r} is not supported; use one of "
+                         f"{', '.join(map(repr, CHANNELS))}.")
+    if self.channel != "mean" and self.colormap != "gray":
+      raise SpecInvError(f"channel={self.channel!r} reads one channel as grey levels, but "
+                         f"colormap={self.colormap!r} needs all three; drop one of them.")
+
+  def replace(self, **changes):
+    """A copy with some fields changed, validated again."""
+    return dataclasses.replace(self, **changes)
+
+
+PICTURE_MAPS = {
+    # riffusion/util/image_util.py image_from_spectrogram: (mel / max) ** 0.25 * 255,
+    # inverted, flipped (low frequencies at the bottom), L converted to RGB.
+    "riffusion": PictureMap(value_map="power", image_power=0.25, invert=True, origin="lower"),
+    # audiodiffusion/mel.py audio_slice_to_image: (power_to_db(S, ref=np.max, top_db=80)
+    # + 80) * 255 / 80, mode L, row 0 the first mel band.
+    "audio_diffusion": PictureMap(value_map="db", db_range=(-80.0, 0.0), origin="upper"),
+}
+
+
+def picture_map(convention):
+  """The `PictureMap` of a convention's pictures, or None when it has none.
+
+  Args:
+    convention: A `tfspecinv.conventions.NAMES` entry.
+
+  Returns:
+    A `PictureMap` ('riffusion', 'audio_diffusion') or None.
+  """
+  return PICTURE_MAPS.get(convention)
+
+
+def encode_levels(values, picture_map_):
+  """Values -> the picture's levels in [0, 255], before quantisation (NumPy).
+
+  The forward half of a `PictureMap`: what a picture of `values` holds
+  before it is rounded to 8 bits (and flipped per `origin`, and coloured).
+
+  Args:
+    values: float array `[..., bins, frames]`: dB relative to the maximum
+      for 'db' (as the config's forward gives them), linear values for
+      'power' (each `[bins, frames]` is taken relative to its own maximum).
+    picture_map_: `PictureMap`.
+
+  Returns:
+    float array, same shape and float dtype: levels in [0, 255].
+  """
+  values = np.asarray(values)
+  dtype = values.dtype if values.dtype.kind == "f" else np.float64
+  values = values.astype(dtype, copy=False)
+  if picture_map_.value_map == "db":
+    low, high = picture_map_.db_range
+    levels = np.clip((values - low) / (high - low), 0.0, 1.0)
+  else:
+    peak = np.max(values, axis=(-2, -1), keepdims=True)
+    levels = np.power(np.clip(values / np.where(peak > 0, peak, 1), 0.0, 1.0),
+                      picture_map_.image_power)
+  levels = levels.astype(dtype) * dtype.type(255)
+  return dtype.type(255) - levels if picture_map_.invert else levels
+
+
+def decode_levels(levels, picture_map_):
+  """Levels in [0, 1] -> values, in place where possible (NumPy float32).
+
+  Args:
+    levels: float array of levels in [0, 1] (grey level over white).
+    picture_map_: `PictureMap`.
+
+  Returns:
+    float32 array: dB for 'db'; for 'power' linear values relative to the
+    maximum (a level at the loud end is 1).
+  """
+  levels = np.asarray(levels, np.float32)
+  if picture_map_.invert:
+    np.subtract(1.0, levels, out=levels)
+  if picture_map_.value_map == "db":
+    low, high = picture_map_.db_range
+    levels *= high - low  # In place: a picture kept at full size may be large.
+    levels += low
+    return levels
+  return np.power(levels, np.float32(1.0 / picture_map_.image_power), out=levels)
+
+
 def read_spectrogram_image(path, db_range, colormap="gray", origin="lower", shape=None,
                            resize=False):
   """dB values `[bins, frames]` from a spectrogram picture.
 
-  Pictures of any size a plotting library writes are read. With `resize`, a
-  large one is reduced while decoding (JPEG: libjpeg's 1/2, 1/4 or 1/8 DCT
-  scaling; PNG: block means of its 8/16-bit pixels) by the largest factor
-  that still leaves at least `shape`'s rows and columns, then resampled to
-  `shape`; the full-size picture is never converted to floats.
+  `read_picture(path, PictureMap(db_range=db_range, colormap=colormap,
+  origin=origin), shape, resize)`; see `read_picture`.
 
   Args:
     path: PNG or JPEG file.
@@ -328,27 +533,60 @@ def read_spectrogram_image(path, db_range, colormap="gray", origin="lower", shap
     resized (and at what scale it was decoded), or is None.
 
   Raises:
-    SpecInvError: unreadable, truncated or corrupt file, a picture too large
-      for the decoders available, bad range/colormap/origin, or a size that
-      does not match `shape` without `resize`.
+    SpecInvError: see `read_picture`.
   """
-  low, high = (float(v) for v in db_range)
-  if not high > low:
-    raise SpecInvError(f"db_range={db_range!r}: the high end must exceed the low end, "
-                       "e.g. -80,0.")
-  if origin not in ("lower", "upper"):
-    raise SpecInvError(f"origin={origin!r} is not supported; use 'lower' or 'upper'.")
-  table = None if colormap == "gray" else _colormap_table(colormap)
+  return read_picture(path, PictureMap(db_range=db_range, colormap=colormap, origin=origin),
+                      shape, resize)
+
+
+def read_picture(path, picture_map_, shape=None, resize=False, size_hint="--n_fft"):
+  """Values `[bins, frames]` from a spectrogram picture, as `picture_map_` says.
+
+  Pictures of any size a plotting library writes are read. With `resize`, a
+  large one is reduced while decoding (JPEG: libjpeg's 1/2, 1/4 or 1/8 DCT
+  scaling; PNG: block means of its 8/16-bit pixels) by the largest factor
+  that still leaves at least `shape`'s rows and columns, then resampled to
+  `shape`; the full-size picture is never converted to floats.
+
+  Args:
+    path: PNG or JPEG file.
+    picture_map_: `PictureMap`: how levels encode values.
+    shape: Expected (bins, frames); None accepts the picture's size, and a
+      None frame count accepts its width (which is then kept at full size).
+    resize: Resize to `shape` (bilinear) instead of failing when it differs.
+    size_hint: The setting a size mismatch names (e.g. '--n_mels').
+
+  Returns:
+    (float32 array `[bins, frames]`, note): dB for a 'db' map, linear values
+    relative to the maximum for 'power'; `note` says what was resized (and
+    at what scale it was decoded), or is None.
+
+  Raises:
+    SpecInvError: unreadable, truncated or corrupt file, a picture too large
+      for the decoders available, an unknown colormap, a coloured picture
+      read as grey, or a size that does not match `shape` without `resize`.
+  """
+  table = None if picture_map_.colormap == "gray" else _colormap_table(picture_map_.colormap)
   if shape is not None and not resize:
-    _check_size(path, picture_size(path), shape)
+    _check_size(path, picture_size(path), shape, size_hint)
   needed = (None, None) if shape is None or not resize else (shape[0], shape[1])
-  decoded = _decode(path, needed, gray=table is None)
+  channel = _CHANNEL_INDEX.get(picture_map_.channel)
+  decoded = _decode(path, needed, gray=table is None and channel is None)
   gray = table is None or decoded.pixels.shape[-1] < 3
-  levels = _reduce(decoded.pixels, decoded.maximum, decoded.rest, gray)
+  levels, spread = _reduce(decoded.pixels, decoded.maximum, decoded.rest, gray, channel)
+  colours = decoded.pixels.shape[-1]
   decoded = decoded._replace(pixels=None)  # Free the decoded picture (it may be large).
+  if spread > _GREY_SPREAD:
+    stereo = (" (a Riffusion stereo picture holds the left channel in green, the right in "
+              "blue: --channel=g or --channel=b)" if picture_map_.invert else "")
+    raise SpecInvError(
+        f"{path}: the picture is in colour (its {colours} channels differ by "
+        f"{spread * 255:.0f} of 255 levels on average) but the value map reads grey levels; "
+        "pass --colormap=NAME if it was drawn with a colormap, or --channel=r/g/b to read one "
+        f"channel{stereo}.")
   if not gray:
     levels = _levels_from_colormap(levels, table)
-  if origin == "lower":
+  if picture_map_.origin == "lower":
     levels = levels[::-1]
   note = None
   if shape is not None:
@@ -363,23 +601,38 @@ def read_spectrogram_image(path, db_range, colormap="gray", origin="lower", shap
     if decoded.ratio > 1 or max(decoded.rest) > 1:
       note += (f", decoded at 1/{decoded.ratio * decoded.rest[0]} x "
                f"1/{decoded.ratio * decoded.rest[1]} scale first")
-  levels = levels.astype(np.float32, copy=False)
-  levels *= high - low  # In place: a picture kept at full size may be large.
-  levels += low
-  return levels, note
+  levels = np.ascontiguousarray(levels, dtype=np.float32)
+  return decode_levels(levels, picture_map_), note
 
 
-def _check_size(path, size, shape):
+def _check_size(path, size, shape, size_hint="--n_fft"):
   """Without resizing, the picture must be `shape` (a None frame count: any width)."""
   expected = (int(shape[0]), size[1] if shape[1] is None else int(shape[1]))
   if tuple(size) != expected:
     raise SpecInvError(
         f"{path}: the picture is {size[0]} rows x {size[1]} columns but the settings expect "
         f"{expected[0]} bins x {expected[1]} frames; pass --resize to resample it (or fix "
-        "--n_fft).")
+        f"{size_hint}).")
 
 
 def image_config(config, db_range):
   """`config` set up for dB pictures: dB relative to the maximum, clipped at the range."""
   low, high = (float(v) for v in db_range)
   return config.replace(scale="db", ref="max", top_db=high - low)
+
+
+def picture_config(config, picture_map_):
+  """`config` set up for the values `read_picture` gives under `picture_map_`.
+
+  Args:
+    config: `SpectrogramConfig` of the representation the picture shows.
+    picture_map_: `PictureMap`.
+
+  Returns:
+    'db': `image_config(config, db_range)`; 'power': `config` with
+    `scale='linear'` (values relative to the maximum; the absolute level is
+    unknown either way).
+  """
+  if picture_map_.value_map == "db":
+    return image_config(config, picture_map_.db_range)
+  return config if config.scale == "linear" else config.replace(scale="linear")

@@ -71,6 +71,16 @@ flags.DEFINE_string("db_range", None, "For pictures: the dB values of the darkes
 flags.DEFINE_string("colormap", "gray", "For pictures: 'gray' or the matplotlib colormap used.")
 flags.DEFINE_enum("origin", "lower", ["lower", "upper"], "For pictures: where the low "
                   "frequencies are ('lower' = bottom, as specshow draws them).")
+flags.DEFINE_enum("value_map", None, ["db", "power"], "For pictures: what grey levels stand "
+                  "for: 'db' (linear in dB over --db_range) or 'power' ((S / max S) ** "
+                  "--image_power of linear values). Default: the convention's, else 'db'.")
+flags.DEFINE_float("image_power", None, "For --value_map=power pictures: the exponent "
+                   "(Riffusion: 0.25).")
+flags.DEFINE_boolean("invert_grey", None, "For pictures: loud is dark (levels read as 255 - "
+                     "level, as Riffusion draws them). Default: the convention's, else no.")
+flags.DEFINE_enum("channel", None, ["mean", "r", "g", "b"], "For grey pictures saved as RGB: "
+                  "'mean' (channels must be equal) or the one channel holding the values "
+                  "(Riffusion stereo: g left, b right). Default: mean.")
 flags.DEFINE_boolean("resize", False, "For pictures: resample to the expected bins and the "
                      "frames of --duration or --length (one is required) instead of failing on "
                      "a size mismatch.")
@@ -161,6 +171,7 @@ _CONFIG_FLAGS = ("power", "scale", "amin", "sample_rate", "n_fft", "hop_length",
 _JOB_FLAGS = ("convention", "ref", "top_db", "key", "overwrite", "report", "plot", "normalize",
               "subtype", "quiet", "db_range", "colormap", "origin", "resize", "length", "duration",
               "method", "gl_iters", "lbfgs_iters", "time_budget", "init", "seed", "jit",
+              "value_map", "image_power", "invert_grey", "channel",
               "batch_size", "block_frames", "clip_range", "stats", "model_config", "mono",
               "channels")
 
@@ -193,6 +204,10 @@ class JobSettings:
   db_range: str = None
   colormap: str = "gray"
   origin: str = "lower"
+  value_map: str = None
+  image_power: float = None
+  invert_grey: bool = None
+  channel: str = None
   resize: bool = False
   length: int = None
   duration: float = None
@@ -399,43 +414,46 @@ def data_error(message):
 
 
 # ------------------------------------------------------------------ levels
-def levels(settings, waveform, config):
+def levels(settings, waveform, config, level_unknown=False):
   """Apply --normalize.
 
   Args:
     settings: `JobSettings`.
     waveform: Float array `[samples]` or `[channels, samples]` (one gain for all).
     config: The item's `SpectrogramConfig`.
+    level_unknown: The input never held an absolute level (a picture).
 
   Returns:
     (the samples to write, the gain, the peak before it).
   """
   import numpy as np  # pylint: disable=import-outside-toplevel
   peak = float(np.max(np.abs(waveform))) if waveform.size else 0.0
-  gain = gain_for(settings, peak, config)
+  gain = gain_for(settings, peak, config, level_unknown)
   return waveform * gain, gain, peak
 
 
-def gain_for(settings, peak, config):
+def gain_for(settings, peak, config, level_unknown=False):
   """The --normalize gain for a waveform of this peak.
 
   'auto' scales down what would clip, and peak-normalises when the input's
-  absolute gain was never stored (dB relative to the maximum).
+  absolute gain was never stored (dB relative to the maximum, pictures).
 
   Args:
     settings: `JobSettings`.
     peak: The waveform's peak (>= 0).
     config: The item's `SpectrogramConfig`.
+    level_unknown: The input never held an absolute level (a picture).
 
   Returns:
     The gain (float).
   """
   clips = settings.subtype != "FLOAT" and peak > 1.0
-  gain_unknown = config.scale == "db" and config.ref == "max"
+  gain_unknown = level_unknown or (config.scale == "db" and config.ref == "max")
   normalize = settings.normalize
   if peak > 0 and (normalize == "peak" or (normalize == "auto" and gain_unknown)):
     if normalize == "auto":
-      say(settings, "note: the input is dB relative to its maximum (absolute level unknown); "
+      say(settings, f"note: the input is {'a picture' if level_unknown else 'dB'} relative to "
+          "its maximum (absolute level unknown); "
           "output peak-normalised to 0.99 (--normalize=none to keep the raw level).")
     return 0.99 / peak
   if clips and normalize == "auto":
@@ -461,6 +479,7 @@ class Item:
   name: object = None  # The input-derived name its output file was made from (manifests).
   subtype: str = None  # The output's sample format; None: --subtype.
   changes: tuple = ()  # What the output changes from the input (a round trip's), said once.
+  level_unknown: bool = False
 
 
 def load_item(settings, path, output):
@@ -654,25 +673,68 @@ def _parse_db_range(settings):
   return low, high
 
 
-def _load_image(settings, item):
-  """A spectrogram picture: dB values, config for dB relative to the maximum."""
+def picture_map_for(settings):
+  """The `image.PictureMap` of the settings: the convention's, changed by the picture flags.
+
+  Raises:
+    UsageError: picture flags that cannot work together (e.g. --db_range with
+      --value_map=power) or a missing --db_range / --image_power.
+  """
   from tfspecinv import image  # pylint: disable=import-outside-toplevel
-  db_range = _parse_db_range(settings)
+  from tfspecinv.errors import SpecInvError  # pylint: disable=import-outside-toplevel
+  preset = image.picture_map(settings.convention)
+  fields = {} if preset is None else dataclasses.asdict(preset)
+  value_map = settings.value_map or fields.get("value_map", "db")
+  if value_map != fields.get("value_map"):
+    fields.update(db_range=None, image_power=None)  # The preset's map no longer applies.
+  fields["value_map"] = value_map
+  if value_map == "db" and (settings.db_range is not None or fields.get("db_range") is None):
+    fields["db_range"] = _parse_db_range(settings)
+  elif settings.db_range is not None:
+    raise UsageError(f"--db_range={settings.db_range!r} is for --value_map=db pictures; a "
+                     "--value_map=power picture is relative to its maximum: drop --db_range.")
+  if settings.image_power is not None:
+    if value_map != "power":
+      raise UsageError(f"--image_power={settings.image_power:g} is for --value_map=power "
+                       "pictures; drop it or pass --value_map=power.")
+    fields["image_power"] = settings.image_power
+  elif value_map == "power" and fields.get("image_power") is None:
+    raise UsageError("--value_map=power needs --image_power=P: the picture holds (S / max S) "
+                     "** P (Riffusion: 0.25).")
+  for flag, field in (("invert_grey", "invert"), ("channel", "channel")):
+    if getattr(settings, flag) is not None:
+      fields[field] = getattr(settings, flag)
+  for name in ("colormap", "origin"):
+    if name in settings.given or name not in fields:
+      fields[name] = getattr(settings, name)
+  try:
+    return image.PictureMap(**fields)
+  except SpecInvError as error:
+    raise UsageError(str(error)) from None
+
+
+def _load_image(settings, item):
+  """A spectrogram picture: values and config as its picture map says."""
+  from tfspecinv import image  # pylint: disable=import-outside-toplevel
+  picture_map = picture_map_for(settings)
   defaults = {}
-  if "representation" not in settings.given:
-    defaults["representation"] = "stft"
-  if "power" not in settings.given:
-    defaults["power"] = 1.0
-  config = build_config(settings).replace(**defaults)
-  item.config = image.image_config(config, db_range)
+  if image.picture_map(settings.convention) is None:  # Plain pictures: dB STFT magnitudes.
+    if "representation" not in settings.given:
+      defaults["representation"] = "stft"
+    if "power" not in settings.given:
+      defaults["power"] = 1.0
+  config = build_config(settings)
+  config = config.replace(**defaults) if defaults else config
+  item.config = image.picture_config(config, picture_map)
+  item.level_unknown = True
   item.length = requested_length(settings, item.config)
   if settings.resize and item.length is None:
     raise data_error(_unknown_width_message(item.source, item.config,
                                             image.picture_size(item.source)[1]))
   frames = None if item.length is None else item.config.num_frames(item.length)
-  values, note = image.read_spectrogram_image(
-      item.source, db_range, settings.colormap, settings.origin,
-      (item.config.n_features, frames), settings.resize)
+  hint = {"stft": "--n_fft", "mel": "--n_mels"}.get(item.config.representation, "--n_mfcc")
+  values, note = image.read_picture(item.source, picture_map,
+                                    (item.config.n_features, frames), settings.resize, hint)
   if note:
     say(settings, f"{item.source}: {note}.")
   item.spectrogram = values if item.config.layout == "bins_frames" else values.T
@@ -931,14 +993,14 @@ def write_output(settings, item, waveform, store=None):
   """
   import soundfile  # pylint: disable=import-outside-toplevel
   settings = item_settings(settings, item)
-  samples, gain, peak = levels(settings, waveform, item.config)
+  samples, gain, peak = levels(settings, waveform, item.config, item.level_unknown)
   data = encode_audio(item.output, samples, item.config.sample_rate, settings.subtype)
   (store or _store_local(settings))(item.output, data)
   written, _ = soundfile.read(io.BytesIO(data), dtype="float64", always_2d=False)
   return (written.T if written.ndim == 2 else written), gain, peak
 
 
-def measure(item, written, result, index):
+def measure(item, written, result, index, gain=1.0):
   """Fit of the file as written: spectral convergence (beside the engine's) and LSD.
 
   Args:
@@ -947,6 +1009,8 @@ def measure(item, written, result, index):
       and quantisation, `[samples]` or `[channels, samples]`.
     result: The batch's `ReconstructionResult`.
     index: The item's index in the batch.
+    gain: The gain --normalize applied; undone for an input whose level is
+      unknown (a picture), whose fit cannot depend on the level chosen.
 
   Returns:
     A dict: spectral_convergence_db, engine_spectral_convergence_db and,
@@ -958,6 +1022,8 @@ def measure(item, written, result, index):
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tfspecinv import losses, pipeline, scaling, transforms  # pylint: disable=import-outside-toplevel
   config = item.config
+  if item.level_unknown and gain:
+    written = written / gain
   linear = config if config.representation != "mfcc" else config.replace(representation="mel")
   target = item.spectrogram
   if config.representation == "mfcc":
@@ -996,7 +1062,8 @@ def warn_about_fit(settings, item, quality, gain, peak):
   engine = quality["engine_spectral_convergence_db"]
   if written <= engine + _FIT_LOSS_DB and written <= _POOR_FIT_DB:
     return
-  level_known = not (item.config.scale == "db" and item.config.ref == "max")
+  level_known = not (item.level_unknown or (item.config.scale == "db" and
+                                             item.config.ref == "max"))
   subtype = settings.subtype
   if written > engine + _FIT_LOSS_DB:
     if gain != 1.0 and level_known:

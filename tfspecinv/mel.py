@@ -84,14 +84,22 @@ def nnls_frames_bins(mel, config, iterations):
   """`mel_to_linear_nnls` on `[..., frames, n_mels]`, returning `[..., frames, n_bins]`."""
   weights = mel_filterbank(config)
   lipschitz = np.linalg.norm(weights, ord=2) ** 2
-  gram = tf.constant(weights.T @ weights / lipschitz, dtype=mel.dtype)
-  rhs = tf.linalg.matmul(mel, tf.constant(weights / lipschitz, dtype=mel.dtype))
+  scaled = tf.constant(weights / lipschitz, dtype=mel.dtype)
+  rhs = tf.linalg.matmul(mel, scaled)
   start = _pinv_frames_bins(mel, config)
+  if 2 * weights.shape[0] < weights.shape[1]:
+    # Few mels for many bins (Riffusion: 512 for 8821): `(x M^T) M` costs
+    # 2 n_mels n_bins per frame where the Gram matrix `M^T M` costs n_bins^2.
+    transposed = tf.constant(weights.T, dtype=mel.dtype)
+    gram_times = lambda x: tf.linalg.matmul(tf.linalg.matmul(x, transposed), scaled)
+  else:
+    gram = tf.constant(weights.T @ weights / lipschitz, dtype=mel.dtype)
+    gram_times = lambda x: tf.linalg.matmul(x, gram)
 
   def step(i, current, previous, momentum):
     next_momentum = (1.0 + tf.sqrt(1.0 + 4.0 * momentum * momentum)) / 2.0
     extrapolated = current + ((momentum - 1.0) / next_momentum) * (current - previous)
-    gradient = tf.linalg.matmul(extrapolated, gram) - rhs
+    gradient = gram_times(extrapolated) - rhs
     return i + 1, tf.nn.relu(extrapolated - gradient), current, next_momentum
 
   one = tf.ones([], mel.dtype)
