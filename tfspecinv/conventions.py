@@ -569,7 +569,7 @@ _REGISTRY = {
     "tacotron2": tacotron2, "whisper": whisper, "vocos": vocos, "espnet": espnet,
     "coqui": coqui, "keithito": keithito, "rtvc": rtvc,
 }
-_REGISTRY["tensorflowtts", "riffusion", "audio_diffusion"] = tensorflowtts
+_REGISTRY["tensorflowtts"] = tensorflowtts
 _REGISTRY.update(riffusion=riffusion, audio_diffusion=audio_diffusion)
 NAMES = tuple(_REGISTRY)
 
