@@ -287,6 +287,12 @@ def _run_long(settings, item, block_frames, printer):
 def _run_group(settings, group, printer):
   """Reconstruct one group (one batch, or long items one by one); returns the exit status."""
   jobs.import_tensorflow_quietly(settings.verbosity)
+  if settings.stream:
+    for item in group:
+      status = _run_stream(settings, item)
+      if status == EXIT_INTERRUPTED:
+        return status
+    return EXIT_OK
   if any(jobs.block_frames(settings, item) for item in group):
     for item in group:  # Long inputs are never batched: each streams on its own.
       frames = jobs.block_frames(settings, item)
@@ -310,6 +316,57 @@ def _run_group(settings, group, printer):
              f"{result.lbfgs_iterations} L-BFGS iterations, "
              f"{time.perf_counter() - started:.1f}s, stop: {result.stop_reason})")
   return _exit_status(result, "the best result so far")
+
+
+def _run_stream(settings, item):
+  """--stream: push the item's frames through `StreamingInverter`; returns the exit status.
+
+  Ctrl-C stops pushing, flushes and writes what was produced (exit status 130).
+  """
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  from tfspecinv import streaming  # pylint: disable=import-outside-toplevel
+  if settings.method != "auto" or settings.time_budget or settings.plot:
+    raise jobs.data_error(f"{item.source}: --stream runs its own engine; drop --method, "
+                          "--time_budget and --plot.")
+  config = item.config
+  frames = np.asarray(item.spectrogram, np.float32)
+  axis = 1 if config.layout == "bins_frames" else 0
+  inverter = streaming.StreamingInverter(config, seed=settings.seed)
+  inverter.push(np.take(frames, [0], axis=axis))  # Compile outside the timed run.
+  inverter = streaming.StreamingInverter(config, seed=settings.seed)
+  pieces, interrupted, pushed = [], False, 0
+  started = time.perf_counter()
+  try:
+    for start in range(0, frames.shape[axis], settings.stream_chunk):
+      chunk = np.take(frames, range(start, min(start + settings.stream_chunk,
+                                               frames.shape[axis])), axis=axis)
+      pieces.append(inverter.push(chunk))
+      pushed += chunk.shape[axis]
+  except KeyboardInterrupt:
+    interrupted = True
+  pieces.append(inverter.flush())
+  seconds = time.perf_counter() - started
+  waveform = np.concatenate(pieces)
+  length = settings.length if settings.length is not None else item.length
+  if not interrupted and length is not None:  # The offline result's length (--length, a wav's).
+    waveform = np.pad(waveform, (0, max(length - len(waveform), 0)))[:length]
+  written, _, _ = jobs.write_output(settings, item, waveform)
+  audio_seconds = max(len(waveform), 1) / config.sample_rate
+  if settings.report:
+    _write_report(settings, {"input": item.source, "output": item.output, "stream": True,
+                             "config": dataclasses.asdict(config), "frames_pushed": pushed,
+                             "samples": len(waveform),
+                             "latency_ms": 1000 * inverter.latency_seconds,
+                             "real_time_factor": seconds / audio_seconds,
+                             "interrupted": interrupted})
+  jobs.say(settings, f"{item.output}: {len(written)} samples at {config.sample_rate} Hz, "
+           f"streamed {pushed} frames ({settings.stream_chunk} per push), latency "
+           f"{1000 * inverter.latency_seconds:.1f} ms, real-time factor "
+           f"{seconds / audio_seconds:.3f} ({seconds:.2f}s for {audio_seconds:.2f}s of audio)")
+  if interrupted:
+    print("interrupted: wrote the samples streamed so far.", file=sys.stderr)
+    return EXIT_INTERRUPTED
+  return EXIT_OK
 
 
 def _exit_status(result, what):

@@ -118,6 +118,11 @@ flags.DEFINE_integer("block_frames", None, "Long audio: reconstruct in overlappi
                      "this many frames, streaming to the output in bounded memory. Default: "
                      f"blocks of 2048 for inputs over {4 * 2048} frames; 0 never.", lower_bound=0)
 
+flags.DEFINE_boolean("stream", False, "Invert frame by frame through the streaming engine "
+                     "(tfspecinv.StreamingInverter: RTPGHI + look-ahead Griffin-Lim) and report "
+                     "its latency and real-time factor.")
+flags.DEFINE_integer("stream_chunk", 1, "With --stream: frames per push.", lower_bound=1)
+
 _AUTO_BLOCK_FRAMES = 2048
 _AUTO_LONG_FRAMES = 4 * _AUTO_BLOCK_FRAMES
 
@@ -129,7 +134,7 @@ _CONFIG_FLAGS = ("power", "scale", "amin", "sample_rate", "n_fft", "hop_length",
 _JOB_FLAGS = ("convention", "ref", "top_db", "key", "overwrite", "report", "plot", "normalize",
               "subtype", "quiet", "db_range", "colormap", "origin", "resize", "length", "duration",
               "method", "gl_iters", "lbfgs_iters", "time_budget", "init", "seed", "jit",
-              "batch_size", "block_frames")
+              "batch_size", "block_frames", "stream", "stream_chunk")
 
 
 class UsageError(Exception):
@@ -172,6 +177,8 @@ class JobSettings:
   jit: bool = None
   batch_size: int = 1
   block_frames: int = None
+  stream: bool = False
+  stream_chunk: int = 1
   verbosity: int = 0
 
   @classmethod
