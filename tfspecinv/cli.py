@@ -335,6 +335,8 @@ def _run_stream(settings, item):
   inverter.push(np.take(frames, [0], axis=axis))  # Compile outside the timed run.
   inverter = streaming.StreamingInverter(config, seed=settings.seed)
   pieces, interrupted, pushed = [], False, 0
+  jobs.say(settings, f"{item.source}: streaming {frames.shape[axis]} frames "
+           f"({settings.stream_chunk} per push).")
   started = time.perf_counter()
   try:
     for start in range(0, frames.shape[axis], settings.stream_chunk):

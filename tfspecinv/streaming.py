@@ -290,7 +290,9 @@ class StreamingModule(tf.Module):
     phase = (tf.gather(start, roots, batch_dims=1) + cumulative -
              tf.gather(cumulative, roots, batch_dims=1))
     seed = tf.stack([frame_index, tf.constant(self.seed)])
-    noise = tf.random.stateless_uniform(tf.shape(s), seed=seed) * (2 * math.pi)
+    # One draw per frame, the same for every stream of a batch (a batch gives what
+    # single streams give).
+    noise = tf.random.stateless_uniform([1, nb], seed=seed) * (2 * math.pi)
     phase = tf.where(usable, phase, noise)
     return tf.math.floormod(phase - self._shift, 2 * math.pi)
 
