@@ -24,6 +24,7 @@ _EXPORTS = {
     "Progress": "pipeline", "ReconstructionResult": "pipeline", "reconstruct": "pipeline",
     "auto_recipe": "pipeline", "fit_db": "pipeline",
     "reconstruct_long": "longform", "LongResult": "longform",
+    "StreamingInverter": "streaming", "StreamingModule": "streaming",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -393,6 +393,12 @@ def _run_group(settings, group, printer, written=None):
   `written` (a list) gets a manifest row per file written.
   """
   jobs.import_tensorflow_quietly(settings.verbosity)
+  if settings.stream:
+    for item in group:
+      status = _run_stream(settings, item, written)
+      if status == EXIT_INTERRUPTED:
+        return status
+    return EXIT_OK
   if any(jobs.block_frames(settings, item) for item in group):
     for item in group:  # Long inputs are never batched: each streams on its own.
       frames = jobs.block_frames(settings, item)
@@ -427,6 +433,66 @@ def _figure(quality, name):
   if "per_channel" in quality:
     return " / ".join(f"{c[name]:.2f}" for c in quality["per_channel"])
   return f"{quality[name]:.2f}"
+
+
+def _run_stream(settings, item, written=None):
+  """--stream: push the item's frames through `StreamingInverter`; returns the exit status.
+
+  `written` (a list) gets the manifest row of the file written.
+
+  Ctrl-C stops pushing, flushes and writes what was produced (exit status 130).
+  """
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  from tfspecinv import streaming  # pylint: disable=import-outside-toplevel
+  if settings.method != "auto" or settings.time_budget or settings.plot:
+    raise jobs.data_error(f"{item.source}: --stream runs its own engine; drop --method, "
+                          "--time_budget and --plot.")
+  if item.spectrogram.ndim != 2:
+    raise jobs.data_error(f"{item.source}: --stream inverts one channel; pass --mono for a "
+                          "downmix, or drop --stream.")
+  config = item.config
+  frames = np.asarray(item.spectrogram, np.float32)
+  axis = 1 if config.layout == "bins_frames" else 0
+  inverter = streaming.StreamingInverter(config, seed=settings.seed)
+  inverter.push(np.take(frames, [0], axis=axis))  # Compile outside the timed run.
+  inverter = streaming.StreamingInverter(config, seed=settings.seed)
+  pieces, interrupted, pushed = [], False, 0
+  jobs.say(settings, f"{item.source}: streaming {frames.shape[axis]} frames "
+           f"({settings.stream_chunk} per push).")
+  started = time.perf_counter()
+  try:
+    for start in range(0, frames.shape[axis], settings.stream_chunk):
+      chunk = np.take(frames, range(start, min(start + settings.stream_chunk,
+                                               frames.shape[axis])), axis=axis)
+      pieces.append(inverter.push(chunk))
+      pushed += chunk.shape[axis]
+  except KeyboardInterrupt:
+    interrupted = True
+  pieces.append(inverter.flush())
+  seconds = time.perf_counter() - started
+  waveform = np.concatenate(pieces)
+  length = settings.length if settings.length is not None else item.length
+  if not interrupted and length is not None:  # The offline result's length (--length, a wav's).
+    waveform = np.pad(waveform, (0, max(length - len(waveform), 0)))[:length]
+  samples, _, _ = jobs.write_output(settings, item, waveform)
+  if written is not None:
+    written.append(_manifest_row(item, len(samples), None))  # No engine fit to report.
+  audio_seconds = max(len(waveform), 1) / config.sample_rate
+  if settings.report:
+    _write_report(settings, {"input": item.source, "output": item.output, "stream": True,
+                             "config": dataclasses.asdict(config), "frames_pushed": pushed,
+                             "samples": len(waveform),
+                             "latency_ms": 1000 * inverter.latency_seconds,
+                             "real_time_factor": seconds / audio_seconds,
+                             "interrupted": interrupted})
+  jobs.say(settings, f"{item.output}: {len(samples)} samples at {config.sample_rate} Hz, "
+           f"streamed {pushed} frames ({settings.stream_chunk} per push), latency "
+           f"{1000 * inverter.latency_seconds:.1f} ms, real-time factor "
+           f"{seconds / audio_seconds:.3f} ({seconds:.2f}s for {audio_seconds:.2f}s of audio)")
+  if interrupted:
+    print("interrupted: wrote the samples streamed so far.", file=sys.stderr)
+    return EXIT_INTERRUPTED
+  return EXIT_OK
 
 
 def _exit_status(result, what):

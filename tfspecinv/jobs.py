@@ -159,6 +159,11 @@ flags.DEFINE_integer("block_frames", None, "Long audio: reconstruct in overlappi
                      "this many frames, streaming to the output in bounded memory. Default: "
                      f"blocks of 2048 for inputs over {4 * 2048} frames; 0 never.", lower_bound=0)
 
+flags.DEFINE_boolean("stream", False, "Invert frame by frame through the streaming engine "
+                     "(tfspecinv.StreamingInverter: RTPGHI + look-ahead Griffin-Lim) and report "
+                     "its latency and real-time factor.")
+flags.DEFINE_integer("stream_chunk", 1, "With --stream: frames per push.", lower_bound=1)
+
 _AUTO_BLOCK_FRAMES = 2048
 _AUTO_LONG_FRAMES = 4 * _AUTO_BLOCK_FRAMES
 
@@ -173,7 +178,7 @@ _JOB_FLAGS = ("convention", "ref", "top_db", "key", "overwrite", "report", "plot
               "method", "gl_iters", "lbfgs_iters", "time_budget", "init", "seed", "jit",
               "value_map", "image_power", "invert_grey", "channel",
               "batch_size", "block_frames", "clip_range", "stats", "model_config", "mono",
-              "channels")
+              "channels", "stream", "stream_chunk")
 
 
 class UsageError(Exception):
@@ -223,6 +228,8 @@ class JobSettings:
   clip_range: str = None
   mono: bool = False
   channels: bool = False
+  stream: bool = False
+  stream_chunk: int = 1
   verbosity: int = 0
   stats: str = None
   model_config: str = None
