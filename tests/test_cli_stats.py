@@ -133,7 +133,7 @@ def _bad_files(folder):
     (("--stats=transposed.npy",), 1,
      r"^error: transposed.npy: the array has shape \(80, 2\).*transposed"),
     (("--stats=ints.npy",), 1, r"^error: ints.npy: the array has dtype int32.*floating point"),
-    (("--stats=s100.npy",), 1, r"^error: s100.npy: the statistics have 100 features but the "
+    (("--stats=s100.npy",), 1, r"^error: mel.npy: s100.npy: the statistics have 100 features but the "
                                r"spectrogram has 80"),
     (("--stats=missing.npy",), 1, r"^error: missing.npy: no such statistics file"),
     (("--model_config=unknown.json",), 1,
