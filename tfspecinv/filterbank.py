@@ -4,9 +4,9 @@ Free of TensorFlow, so configs validate (and the command line rejects bad
 settings) without importing it; `tfspecinv.mel` re-exports these names.
 """
 
-import functools
-
 import numpy as np
+
+from tfspecinv import cache
 
 __all__ = ["hz_to_mel", "mel_to_hz", "mel_filterbank", "empty_filters"]
 
@@ -68,7 +68,7 @@ def _tf_signal_filterbank(config):
   return weights
 
 
-@functools.lru_cache(maxsize=64)
+@cache.cached()
 def _cached_filterbank(config):
   if config.mel_variant == "tf_signal":
     weights = _tf_signal_filterbank(config)

@@ -5,17 +5,16 @@ librosa: `mfcc = dct(power_to_db(mel), type=2, norm='ortho')[:n_mfcc]`, then
 unnormalised DCT-II divided by `sqrt(2 * n_mels)` (`dct_norm='tf_signal'`).
 """
 
-import functools
-
 import numpy as np
 import tensorflow as tf
 
+from tfspecinv import cache
 from tfspecinv import layout
 
 __all__ = ["dct_matrix", "lifter_weights", "mfcc_from_scaled_mel"]
 
 
-@functools.lru_cache(maxsize=32)
+@cache.cached()
 def _cached_dct(n_mfcc, n_mels, dct_type, dct_norm):
   n = np.arange(n_mels)[None, :]
   k = np.arange(n_mels)[:, None]

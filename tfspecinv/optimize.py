@@ -19,7 +19,6 @@ budgets, Ctrl-C) and new input shapes never retrace.
 """
 
 import contextlib
-import functools
 import importlib
 import inspect
 import threading
@@ -36,6 +35,7 @@ xla_cache.enable()  # Opt-in: TFSPECINV_XLA_CACHE.
 
 import tensorflow_probability as tfp  # noqa: E402  pylint: disable=wrong-import-position
 
+from tfspecinv import cache
 from tfspecinv import losses
 from tfspecinv import transforms
 from tfspecinv.errors import SpecInvError
@@ -560,7 +560,7 @@ def _fields(cls):
   return tuple(getattr(cls, "_fields", ())) if cls is not None else None
 
 
-@functools.lru_cache(maxsize=None)
+@cache.cached(maxsize=1)  # Once per process (one entry): each warning at most once.
 def _private_internals():
   """Checks each private target once per process; warns once for each one that changed.
 

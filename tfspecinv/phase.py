@@ -21,6 +21,7 @@ import collections
 import numpy as np
 import tensorflow as tf
 
+from tfspecinv import cache
 from tfspecinv import layout
 from tfspecinv import pghi
 from tfspecinv import transforms
@@ -191,9 +192,9 @@ class GriffinLim:
     self.algorithm = algorithm
     self.agla = _agla_parameters(AGLA_PARAMETERS if agla is None else agla)
     self.trace_count = 0
-    self._run = {}
-    self._run_agla = {}
-    self._synth = {}
+    self._run = cache.BoundedCache(name="GriffinLim.run")
+    self._run_agla = cache.BoundedCache(name="GriffinLim.run agla")
+    self._synth = cache.BoundedCache(name="GriffinLim.waveform")
     self._xla_loop = tf.function(self._loop, jit_compile=True, autograph=False)
     self._xla_agla_loop = tf.function(self._agla_loop, jit_compile=True, autograph=False)
 
@@ -275,10 +276,11 @@ class GriffinLim:
 
     return tf.cond(iterations > 0, run, lambda: (angles, rebuilt, velocity))
 
-  def _function(self, cache, dtype, body, specs):
-    if dtype not in cache:
-      cache[dtype] = tf.function(body, input_signature=specs, autograph=False)
-    return cache[dtype]
+  def _function(self, functions, dtype, body, specs):
+    # One graph per input signature (dtypes; shapes unknown, so no retrace per shape).
+    return functions.get_or_create(cache.key(None, None, dtype, signature=tuple(specs)),
+                                   lambda: tf.function(body, input_signature=specs,
+                                                       autograph=False))
 
   def run(self, magnitude, state, iterations, momentum=0.99, length=-1, agla=None):
     """Advance `iterations` Griffin-Lim steps.
@@ -437,14 +439,10 @@ def _bucket(num_frames):
   return (num_frames + step - 1) // step * step
 
 
-_RUNNERS = {}
-
-
+@cache.cached()
 def _runner(config, jit_compile, algorithm="fgla"):
-  key = (config, jit_compile) if algorithm == "fgla" else (config, jit_compile, algorithm)
-  if key not in _RUNNERS:
-    _RUNNERS[key] = GriffinLim(config, jit_compile, algorithm)
-  return _RUNNERS[key]
+  """The shared `GriffinLim` for a config and settings (`cache.cached`: bounded LRU)."""
+  return GriffinLim(config, jit_compile, algorithm)
 
 
 def _agla_parameters(agla):

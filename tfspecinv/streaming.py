@@ -28,6 +28,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from tfspecinv import cache
 from tfspecinv import mfcc as mfcc_lib
 from tfspecinv import pghi
 from tfspecinv import scaling
@@ -511,23 +512,18 @@ class StreamingInverter:
     self._last = state["last"]
 
 
-_MODULES = {}
-_ONES = {}
 _ONE = tf.constant(1.0)
 
 
+@cache.cached()
 def _ones(count):
   """`tf.ones([count])`, made once per count (a push of one frame pays no op for it)."""
-  if count not in _ONES:
-    _ONES[count] = tf.ones([count])
-  return _ONES[count]
+  return tf.ones([count])
 
 
-def _cached_module(config, *settings):
+@cache.cached()
+def _cached_module(config, lookahead, iterations, momentum, nnls_iterations, tolerance, seed,
+                   jit_compile):
   """One `StreamingModule` (and its compiled step) per config and settings."""
-  key = (config,) + settings
-  if key not in _MODULES:
-    lookahead, iterations, momentum, nnls_iterations, tolerance, seed, jit_compile = settings
-    _MODULES[key] = StreamingModule(config, lookahead, iterations, momentum, nnls_iterations,
-                                    tolerance, seed, jit_compile)
-  return _MODULES[key]
+  return StreamingModule(config, lookahead, iterations, momentum, nnls_iterations, tolerance,
+                         seed, jit_compile)

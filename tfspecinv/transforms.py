@@ -12,11 +12,10 @@ length and zero-pads each frame at the end. Both are one rule here: frame
 and sits at `offset` inside the FFT buffer.
 """
 
-import functools
-
 import numpy as np
 import tensorflow as tf
 
+from tfspecinv import cache
 from tfspecinv import emphasis
 from tfspecinv import layout
 from tfspecinv import mel as mel_lib
@@ -560,17 +559,17 @@ class CompiledTransforms:
   def __init__(self, config):
     self.config = config
     self.trace_count = 0
-    self._functions = {}
+    self._functions = cache.BoundedCache(name="CompiledTransforms")
 
   def _function(self, name, dtype, body, *extra_specs):
-    key = (name, dtype)
-    if key not in self._functions:
+    def make():
       def traced(x, *args):
         self.trace_count += 1
         return body(x, *args)
       signature = [tf.TensorSpec(None, dtype)] + list(extra_specs)
-      self._functions[key] = tf.function(traced, input_signature=signature)
-    return self._functions[key]
+      return tf.function(traced, input_signature=signature)
+    # Four methods x two dtypes at most: the default bound never evicts in use.
+    return self._functions.get_or_create(cache.key(None, None, dtype, method=name), make)
 
   def stft(self, signal):
     x = tf.convert_to_tensor(signal)
@@ -599,7 +598,7 @@ class CompiledTransforms:
     return self._function("forward", x.dtype, lambda s: forward(s, self.config))(x)
 
 
-@functools.lru_cache(maxsize=16)
+@cache.cached()
 def compiled(config):
   """The shared `CompiledTransforms` for `config` (configs are hashable).
 
@@ -607,8 +606,9 @@ def compiled(config):
     config: A `SpectrogramConfig`.
 
   Returns:
-    A `CompiledTransforms`, the same object for equal configs (an LRU cache
-    of 16), so its graphs are traced once per config and dtype.
+    A `CompiledTransforms`, the same object for equal configs (a bounded
+    LRU cache, `tfspecinv.cache`), so its graphs are traced once per config
+    and dtype.
 
   Example:
     >>> ops = compiled(SpectrogramConfig.librosa(representation="mel"))

@@ -28,13 +28,13 @@ librosa is never imported except to fetch its exception class when one is
 raised. Timings and quality on the corpus: bench/results/compat.md.
 """
 
-import functools
 import math
 import numbers
 import warnings
 
 import numpy as np
 
+from tfspecinv import cache
 from tfspecinv.errors import SpecInvError
 
 __all__ = ["griffinlim", "mel_to_stft", "mel_to_audio", "mfcc_to_mel", "mfcc_to_audio",
@@ -57,7 +57,7 @@ _MEL_KWARGS = ("fmin", "fmax", "htk", "norm")
 
 
 # ------------------------------------------------------------------ errors
-@functools.lru_cache(maxsize=None)
+@cache.cached(maxsize=1)  # One class per process: `except parameter_error()` matches.
 def parameter_error():
   """The exception class these functions raise for bad arguments or input.
 
