@@ -158,16 +158,68 @@ def test_unrolled_two_loop_direction_equals_tfps(pairs, filled, batch):
     assert not np.allclose(ours, -gradient)
 
 
-def test_two_loop_direction_without_static_pairs_is_tfps():
-  state = _lbfgs_state(5, 3, 2, 64)
-  spec = tf.TensorSpec([None, None, None], tf.float64)
+def _numpy_two_loop(s, y, gradient):
+  """`-H g` by the L-BFGS two-loop recursion in float64, written from Nocedal and Wright,
+  Numerical Optimization (2nd ed., 2006), Algorithm 7.4 with H0 = gamma I, gamma from eq. (7.20).
+
+  `s`, `y`: `[m, n]` correction pairs, oldest first; `gradient`: `[n]`.
+  """
+  if not len(s):
+    return -gradient
+  rho = 1.0 / np.einsum("in,in->i", y, s)
+  alpha = np.zeros(len(s))
+  q = gradient.copy()
+  for i in reversed(range(len(s))):
+    alpha[i] = rho[i] * (s[i] @ q)
+    q = q - alpha[i] * y[i]
+  r = (s[-1] @ y[-1]) / (y[-1] @ y[-1]) * q
+  for i in range(len(s)):
+    beta = rho[i] * (y[i] @ r)
+    r = r + s[i] * (alpha[i] - beta)
+  return -r
+
+
+def test_numpy_two_loop_reference_is_the_bfgs_inverse_hessian():
+  """The reference itself: equal to the dense BFGS update (N&W eq. 6.17) from H0 = gamma I."""
+  state = _lbfgs_state(4, 4, 1, 6, seed=3)
+  s, y = state.position_deltas.numpy()[:, 0], state.gradient_deltas.numpy()[:, 0]
+  g = state.objective_gradient.numpy()[0]
+  h = (s[-1] @ y[-1]) / (y[-1] @ y[-1]) * np.eye(6)
+  for si, yi in zip(s, y):
+    rho = 1.0 / (yi @ si)
+    h = ((np.eye(6) - rho * np.outer(si, yi)) @ h @ (np.eye(6) - rho * np.outer(yi, si))
+         + rho * np.outer(si, si))
+  np.testing.assert_allclose(_numpy_two_loop(s, y, g), -h @ g, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("static_pairs", [True, False], ids=["static_pairs", "unknown_pairs"])
+@pytest.mark.parametrize("pairs,filled", [(5, 0), (5, 3), (5, 5), (10, 7)])
+def test_two_loop_direction_equals_a_numpy_two_loop_recursion(static_pairs, pairs, filled):
+  """`_two_loop_direction` against NumPy float64 (Algorithm 7.4) on random correction pairs.
+
+  With the number of pairs unknown when traced (`[None, None, None]`), it is
+  TFP's `_get_search_direction`; with it static, the unrolled loop. Both must
+  use only the filled pairs (TFP fills the queue from its end; the zero
+  pairs before it drop out) and give `-g` before the first pair. Tolerance:
+  1e-10 of the largest component, float64 throughout.
+  """
+  batch = 2
+  state = _lbfgs_state(pairs, filled, batch, 64, seed=pairs + filled)
+  spec = tf.TensorSpec([None, None, None] if not static_pairs else [pairs, None, None],
+                       tf.float64)
   direction = tf.function(
       lambda s, y: optimize._two_loop_direction(  # pylint: disable=protected-access
           state._replace(position_deltas=s, gradient_deltas=y)),
       input_signature=[spec, spec])
-  np.testing.assert_allclose(
-      direction(state.position_deltas, state.gradient_deltas).numpy(),
-      optimize._TFP_SEARCH_DIRECTION(state).numpy(), rtol=1e-12)  # pylint: disable=protected-access
+  ours = direction(state.position_deltas, state.gradient_deltas).numpy()
+  s, y = state.position_deltas.numpy(), state.gradient_deltas.numpy()
+  gradient = state.objective_gradient.numpy()
+  want = np.stack([_numpy_two_loop(s[pairs - filled:, b], y[pairs - filled:, b], gradient[b])
+                   for b in range(batch)])
+  np.testing.assert_allclose(ours, want, rtol=0, atol=1e-10 * np.abs(want).max())
+  if filled:
+    assert np.all(np.sum(ours * gradient, axis=-1) < 0)  # A descent direction,
+    assert not np.allclose(ours, -gradient)               # using the memory.
 
 
 def test_native_loss_keeps_a_longer_memory():
