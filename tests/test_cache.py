@@ -249,3 +249,15 @@ def test_griffin_lim_reuses_its_graph_for_any_shape_and_retraces_after_eviction(
   fresh = RUNNER(SMALL, False)
   assert fresh is not runner and fresh.trace_count == 1
   assert runner.trace_count == traces  # The evicted runner still works if someone holds it.
+
+
+def test_a_mel_config_finds_the_filterbank_its_validation_built():
+  """Validation builds the filterbank mid-construction; the finished config hits that entry."""
+  filterbank._cached_filterbank.cache_clear()  # pylint: disable=protected-access
+  info = filterbank._cached_filterbank.cache_info  # pylint: disable=protected-access
+  config = SpectrogramConfig.librosa(n_fft=128, n_mels=16, representation="mel")
+  assert info().misses == 1
+  weights = filterbank.mel_filterbank(config)
+  assert filterbank.mel_filterbank(config.replace(hop_length=8)) is weights  # Same mel fields.
+  assert info().misses == 1 and info().hits >= 2
+  assert filterbank.mel_filterbank(config.replace(n_mels=8)) is not weights

@@ -23,6 +23,9 @@ matrices) lives in a `BoundedCache`:
   `np.float32` and `'float32'` are one key) and the remaining settings by
   name. Equal configs share an entry; configs, shapes or dtypes that differ
   get their own.
+* Keys must not change once used: a config is hashed only when complete
+  (a value needed while a config validates itself is keyed on the fields
+  it depends on, which are final by then, as the mel filterbank is).
 * Never keyed on an object made per call. A user's `forward_fn` is keyed on
   the function object itself (held by the key, so its `id` cannot be reused
   by another function): calling `reconstruct(..., forward_fn=f)` with the
@@ -247,7 +250,7 @@ class BoundedCache:
     return f"<BoundedCache{label} {len(self)}/{self.maxsize}>"
 
 
-def cached(maxsize=DEFAULT_MAXSIZE):
+def cached(maxsize=DEFAULT_MAXSIZE, make_key=None):
   """Decorator: a module-level function's results in a `BoundedCache`.
 
   The key is `key(config, shape, dtype, **others)` from the call's bound
@@ -260,6 +263,9 @@ def cached(maxsize=DEFAULT_MAXSIZE):
   Args:
     maxsize: int >= 1 (default `DEFAULT_MAXSIZE`); 1 for a zero-argument
       function computed once per process.
+    make_key: Optional callable taking the call's arguments and returning
+      the key (e.g. `key(...)` of only the config fields the value depends
+      on), instead of the default above.
 
   Returns:
     The decorator.
@@ -278,6 +284,8 @@ def cached(maxsize=DEFAULT_MAXSIZE):
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
+      if make_key is not None:
+        return store.get_or_create(make_key(*args, **kwargs), lambda: function(*args, **kwargs))
       if plain and not kwargs and len(args) == len(names):
         arguments = dict(zip(names, args))  # The common call, without `bind`'s cost.
       else:

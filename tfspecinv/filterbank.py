@@ -68,7 +68,16 @@ def _tf_signal_filterbank(config):
   return weights
 
 
-@cache.cached()
+def _filterbank_key(config):
+  # The mel fields only: `SpectrogramConfig` asks for its filterbank while it validates
+  # itself, before later fields (amin, ...) are final, so its hash would change after.
+  return cache.key(None, None, None, sample_rate=config.sample_rate, n_fft=config.n_fft,
+                   n_mels=config.n_mels, fmin=config.fmin, fmax=config.fmax,
+                   mel_scale=config.mel_scale, mel_norm=config.mel_norm,
+                   mel_variant=config.mel_variant)
+
+
+@cache.cached(make_key=_filterbank_key)
 def _cached_filterbank(config):
   if config.mel_variant == "tf_signal":
     weights = _tf_signal_filterbank(config)
