@@ -261,3 +261,25 @@ def test_a_mel_config_finds_the_filterbank_its_validation_built():
   assert filterbank.mel_filterbank(config.replace(hop_length=8)) is weights  # Same mel fields.
   assert info().misses == 1 and info().hits >= 2
   assert filterbank.mel_filterbank(config.replace(n_mels=8)) is not weights
+
+
+def test_a_user_function_is_keyed_by_identity():
+  def make():
+    return lambda x: 2.0 * x  # The same code, a new function each call.
+
+  f, g = make(), make()
+  assert cache.key(SMALL, None, "float32", forward_fn=cache.Identity(f)) == cache.key(
+      SMALL, None, "float32", forward_fn=cache.Identity(f))
+  assert cache.Identity(f) != cache.Identity(g)
+
+  class Unhashable:
+    __hash__ = None
+
+  model = Unhashable()
+  store = cache.BoundedCache(2)
+  made = store.get_or_create(cache.key(SMALL, forward_fn=cache.Identity(model)), object)
+  assert store.get_or_create(cache.key(SMALL, forward_fn=cache.Identity(model)), object) is made
+  # Per-call functions each make an entry, and the bound keeps them to `maxsize`.
+  for _ in range(5):
+    store.get_or_create(cache.key(SMALL, forward_fn=cache.Identity(make())), object)
+  assert len(store) == 2

@@ -27,11 +27,12 @@ matrices) lives in a `BoundedCache`:
   (a value needed while a config validates itself is keyed on the fields
   it depends on, which are final by then, as the mel filterbank is).
 * Never keyed on an object made per call. A user's `forward_fn` is keyed on
-  the function object itself (held by the key, so its `id` cannot be reused
-  by another function): calling `reconstruct(..., forward_fn=f)` with the
-  same `f` reuses its compiled runner; a lambda written inside a loop is a
-  new function each time, traces each time, and the bound keeps the memory
-  flat.
+  the function object itself (`Identity`: held by the key, so its `id`
+  cannot be reused by another function, and hashable even when the object
+  is not). Calling `reconstruct(..., forward_fn=f)` with the same `f` reuses
+  its compiled runner; a lambda written inside a loop is a new function
+  each time and traces each time (no key could tell that two closures
+  compute the same thing), and the bound keeps the memory flat.
 * Thread-safe: concurrent `get_or_create` calls for one key run the factory
   once; the others wait for its value. Calls for different keys do not wait
   for each other's factories.
@@ -46,8 +47,8 @@ import threading
 
 import numpy as np
 
-__all__ = ["DEFAULT_MAXSIZE", "BoundedCache", "CacheInfo", "CacheKey", "cached", "dtype_name",
-           "key"]
+__all__ = ["DEFAULT_MAXSIZE", "BoundedCache", "CacheInfo", "CacheKey", "Identity", "cached",
+           "dtype_name", "key"]
 
 DEFAULT_MAXSIZE = 8
 
@@ -130,6 +131,31 @@ def key(config=None, shape=None, dtype=None, **settings):
   return CacheKey(config, _shape(shape), dtype_name(dtype),
                   tuple(sorted((k, _normalise(v)) for k, v in settings.items())) if settings
                   else ())
+
+
+class Identity:
+  """A key part that stands for one object: equal only to itself, hashed by `id`.
+
+  It holds the object, so the object lives (and its `id` stays unique) as
+  long as the key does; the object need not be hashable.
+
+  Args:
+    obj: Any object (e.g. a user's `forward_fn`).
+  """
+
+  __slots__ = ("obj",)
+
+  def __init__(self, obj):
+    self.obj = obj
+
+  def __eq__(self, other):
+    return isinstance(other, Identity) and other.obj is self.obj
+
+  def __hash__(self):
+    return id(self.obj)
+
+  def __repr__(self):
+    return f"Identity({self.obj!r})"
 
 
 class _Pending:
