@@ -435,7 +435,7 @@ def _solve_block(plan, previous, array, settings, totals, write, best):
   block = _frames_slice(array, config, plan.first_frame, plan.end_frame)
   native, _ = stages.as_frames_bins(block, config, solver.dtype)
   linear, magnitude = settings.eng.linear_magnitude(native, tf.constant(settings.nnls_iters))
-  prepared = stages.normalise(native, linear, magnitude, config, solver.domain)
+  prepared = stages.normalise(native, linear, magnitude, config)
   silent = prepared.silent.numpy()[:, 0]  # Per channel.
   context = _context(previous, native.shape[0], start, plan.commit_start)
   if not np.all(silent):

@@ -95,7 +95,8 @@ def initial_angles(shape, dtype, init="random", seed=0, phase=None):
   complex_dtype = tf.complex64 if dtype == tf.float32 else tf.complex128
   if init == "random":
     # The same draw for every example: an example's start does not depend on its batch.
-    theta = tf.random.stateless_uniform(shape[1:], seed=[int(seed), 0], dtype=dtype)
+    # Philox, named: the same draw eagerly, in graphs and under XLA.
+    theta = tf.random.stateless_uniform(shape[1:], seed=[int(seed), 0], dtype=dtype, alg="philox")
     theta = tf.broadcast_to(theta * (2 * np.pi), shape)
   elif init == "zeros":
     theta = tf.zeros(shape, dtype)

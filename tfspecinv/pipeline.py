@@ -342,10 +342,11 @@ def reconstruct_graph(values, config, gl_iters=None, lbfgs_iters=None, nnls_iter
   if method == "griffin_lim":
     lbfgs_iters = 0
   dtype = values.dtype
-  prepared = stages.prepare(values, config, nnls_iters, domain)
+  domain = stages.resolve_domain(domain, config)
+  prepared = stages.prepare(values, config, nnls_iters)
   start = stages.griffin_lim(prepared.magnitude, config, gl_iters, momentum,
                              _resolve_init(init, config), seed)
-  problem = optimize.WaveformProblem(config, prepared.domain, compression)
+  problem = optimize.WaveformProblem(config, domain, compression)
   position, args, normalised = stages.lbfgs_arguments(prepared, start.waveform, problem)
   lbfgs = optimize.LbfgsRunner(problem.loss, [tf.TensorSpec([None, None, None], dtype),
                                               tf.TensorSpec([None, 1, 1], dtype)], dtype)
@@ -526,7 +527,7 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
   eng = engine_for(config, dtype)
   options = RunOptions(
       method=method, gl_iters=gl_iters, lbfgs_iters=lbfgs_iters, momentum=momentum, init=init,
-      seed=seed, compression=float(compression), joint_weight=float(joint_weight),
+      seed=seed, domain=stages.resolve_domain(domain, config), compression=float(compression), joint_weight=float(joint_weight),
       forward_fn=forward_fn, target=target, tolerance=float(tolerance),
       jit_compile=jit_compile, time_budget=time_budget, length=length)
   stage_seconds = {}
@@ -542,7 +543,7 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
 
   t0 = clock.elapsed()
   linear, magnitude = eng.linear_magnitude(native, tf.constant(int(nnls_iters)))
-  prepared = stages.normalise(native, linear, magnitude, config, domain)
+  prepared = stages.normalise(native, linear, magnitude, config)
   stage_seconds["prepare"] = clock.elapsed() - t0
   clock.exclude(clock.elapsed())  # The budget counts the iterations (see `time_budget`).
 
@@ -587,6 +588,7 @@ class RunOptions:
     momentum: Griffin-Lim momentum.
     init: Initial phase ('pghi', 'random', 'zeros' or 'pghi+zeros').
     seed: Seed of the random phase.
+    domain: The L-BFGS loss domain ('auto' resolved, `stages.resolve_domain`).
     compression: Magnitude exponent of the compressed terms.
     joint_weight: Weight of the magnitude term for 'joint'.
     forward_fn: Custom forward model or None.
@@ -602,6 +604,7 @@ class RunOptions:
   momentum: float
   init: str
   seed: int
+  domain: str
   compression: float
   joint_weight: float
   forward_fn: Optional[Callable]
@@ -910,7 +913,7 @@ def _run_lbfgs(eng, prepared, options, signal, clock, run, report):
   """L-BFGS from the Griffin-Lim waveform: `(waveform [batch, samples], normalised)`."""
   t0 = time.perf_counter()
   position, args, to_waveform, runner, normalised = _lbfgs_problem(eng, prepared, options, signal)
-  run.domain = "joint" if options.method == "joint" else prepared.domain
+  run.domain = "joint" if options.method == "joint" else options.domain
   results = runner.start(position, *args)
   if clock.budget is not None:  # One evaluation; on a shape's first call, compilation.
     seconds = time.perf_counter() - t0
@@ -935,7 +938,7 @@ def _lbfgs_problem(eng, prepared, options, signal):
   `to_waveform(position)` is the waveform `[batch, length]`; `normalised`
   says whether it is at peak magnitude 1 (else at the input's own level).
   """
-  config, length, domain = eng.config, options.length, prepared.domain
+  config, length, domain = eng.config, options.length, options.domain
   if options.method == "joint":
     problem, runner = eng.joint_runner(options.joint_weight, options.compression,
                                        bool(options.jit_compile))

@@ -19,7 +19,7 @@ Python ints) are fixed when traced.
 
 >>> prepared = prepare(values, config, 200)                # values [B, F, 80]
 >>> start = griffin_lim(prepared.magnitude, config, 32)
->>> problem = optimize.WaveformProblem(config, prepared.domain)
+>>> problem = optimize.WaveformProblem(config, resolve_domain("auto", config))
 >>> position, args, normalised = lbfgs_arguments(prepared, start.waveform, problem)
 >>> results = lbfgs(runner, position, args, 350)            # runner: optimize.LbfgsRunner
 >>> waveform = finish(results.position, prepared, normalised=normalised).waveform
@@ -61,7 +61,8 @@ class Prepared(typing.NamedTuple):
     scale: Per-example peak of the estimate, `[batch, 1, 1]` (1 where silent).
     silent: bool `[batch, 1]`: the estimate is all zero (the output is zeros).
     normalised_linear: `linear / scale ** power`, `[batch, frames, features]`.
-    domain: The resolved L-BFGS loss domain (Python str).
+
+  All fields are Tensors, so a `tf.function` (XLA included) may return it.
   """
   values: tf.Tensor
   linear: tf.Tensor
@@ -69,7 +70,6 @@ class Prepared(typing.NamedTuple):
   scale: tf.Tensor
   silent: tf.Tensor
   normalised_linear: tf.Tensor
-  domain: str
 
 
 class GriffinLimResult(typing.NamedTuple):
@@ -156,51 +156,43 @@ def linear_magnitude(values, config, nnls_iterations):
   return linear, magnitude
 
 
-def normalise(values, linear, magnitude, config, domain="auto"):
+def normalise(values, linear, magnitude, config):
   """`Prepared` from `linear_magnitude`'s results: peak-normalised targets.
 
   Args:
     values: The given representation `[batch, frames, features]`.
     linear, magnitude: `linear_magnitude(values, config, ...)`.
     config: A `SpectrogramConfig`.
-    domain: 'auto' or one of `losses.DOMAINS`.
 
   Returns:
     A `Prepared`.
-
-  Raises:
-    SpecInvError: for an unknown domain.
   """
-  domain = resolve_domain(domain, config)
   peak = tf.reduce_max(magnitude, axis=[1, 2], keepdims=True)
   scale = tf.where(peak > 0, peak, tf.ones_like(peak))
   return Prepared(values=values, linear=linear, magnitude=magnitude / scale, scale=scale,
                   silent=tf.reshape(peak, [-1, 1]) <= 0,
-                  normalised_linear=linear / linear_scale(scale, config), domain=domain)
+                  normalised_linear=linear / linear_scale(scale, config))
 
 
-def prepare(values, config, nnls_iterations=200, domain="auto"):
+def prepare(values, config, nnls_iterations=200):
   """The targets of a batch: `normalise(values, *linear_magnitude(values, ...))`.
 
   Layout and batch shape are the caller's (`as_frames_bins`); this undoes
-  the scale (dB/log, MFCC -> mel by least squares, mel -> linear by NNLS),
-  normalises each example to peak magnitude 1 and resolves the loss domain.
+  the scale (dB/log, MFCC -> mel by least squares, mel -> linear by NNLS)
+  and normalises each example to peak magnitude 1. The loss domain is
+  `resolve_domain`'s.
 
   Args:
     values: float32/float64 Tensor `[batch, frames, features]` in `config.scale`.
     config: A `SpectrogramConfig`.
     nnls_iterations: int32 scalar (Python int or Tensor): NNLS steps.
-    domain: 'auto' or one of `losses.DOMAINS`.
 
   Returns:
     A `Prepared`.
-
-  Raises:
-    SpecInvError: for an unknown domain.
   """
   values = tf.convert_to_tensor(values)
   linear, magnitude = linear_magnitude(values, config, nnls_iterations)
-  return normalise(values, linear, magnitude, config, domain)
+  return normalise(values, linear, magnitude, config)
 
 
 def griffin_lim(magnitude, config, iterations, momentum=0.99, init="pghi", seed=0, runner=None,
@@ -248,7 +240,7 @@ def lbfgs_arguments(prepared, signal, problem, target=None):
     prepared: A `Prepared`.
     signal: The start, `[batch, samples]` at the normalised level (e.g.
       `GriffinLimResult.waveform`).
-    problem: An `optimize.WaveformProblem` for `prepared.domain`.
+    problem: An `optimize.WaveformProblem` (its domain from `resolve_domain`).
     target: With `problem.forward_fn`: what its output should match
       (default `prepared.values`).
 
