@@ -423,7 +423,7 @@ def griffin_lim(magnitude, config, iterations=32, momentum=0.99, init="random", 
     >>> waveform = griffin_lim(magnitude, cfg, iterations=100, init="pghi")   # [samples']
   """
   mag = layout.to_frames_bins(tf.convert_to_tensor(magnitude), config)
-  transforms._real_dtype(mag, "magnitude")
+  transforms.check_real_dtype(mag, "magnitude")
   if mag.shape[-1] is not None and mag.shape[-1] != config.n_bins:
     raise SpecInvError(
         f"the magnitude has {mag.shape[-1]} bins but n_fft={config.n_fft} gives "

@@ -1,15 +1,22 @@
 """`reconstruct`: any representation the config describes, back to a waveform.
 
-Pipeline (each stage compiled once per config and dtype, run in chunks so
-progress, time budgets and Ctrl-C work without per-iteration Python):
+The drivers of the stages in `stages` (each stage compiled once per config
+and dtype):
 
-1. Undo the amplitude scale (dB/log/log1p); MFCC -> log-mel by the
-   least-squares inverse of the (liftered) DCT.
-2. Mel -> linear magnitudes by non-negative least squares.
-3. Fast Griffin-Lim with momentum (warm start).
-4. L-BFGS (TensorFlow Probability) on the waveform against the given
-   representation ('lbfgs', the default), or on the complex STFT with an
-   STFT-consistency term ('joint').
+1. `stages.prepare`: undo the amplitude scale (dB/log/log1p); MFCC ->
+   log-mel by the least-squares inverse of the (liftered) DCT; mel ->
+   linear magnitudes by non-negative least squares; peak normalisation.
+2. Fast Griffin-Lim with momentum (warm start; `phase.GriffinLim`).
+3. L-BFGS (TensorFlow Probability, `optimize.LbfgsRunner`) on the waveform
+   against the given representation ('lbfgs', the default), or on the
+   complex STFT with an STFT-consistency term ('joint').
+4. `stages.finish`: the input's level back, silent inputs as zeros;
+   `stages.undo_preemphasis` for pre-emphasised spectrograms.
+
+`reconstruct` runs stages 2 and 3 eagerly in compiled chunks, so progress,
+time budgets and Ctrl-C work without per-iteration Python;
+`reconstruct_graph` runs all four as TensorFlow ops (graphs, Keras layers,
+SavedModels, `tf.data`, XLA).
 
 >>> cfg = SpectrogramConfig.librosa(sample_rate=22050, n_fft=1024, hop_length=256,
 ...                                 n_mels=80, fmax=8000.0, representation="mel")
@@ -104,45 +111,30 @@ _MFCC_LBFGS_ITERS = 350
 def auto_recipe(config, time_budget=None):
   """The recipe `method='auto'` runs for a representation and a time budget.
 
-  Chosen from what won on the corpus at equal wall time (`bench/auto_bench.py`,
-  results in bench/results/auto.md):
-
   * Linear STFT magnitudes (and spectrogram pictures, which are dB STFT
-    magnitudes): a long Griffin-Lim (one XLA loop) from two starts side by
-    side, PGHI and zero phase (`init='pghi+zeros'`; each example keeps the
-    better after 500 iterations), then L-BFGS on the waveform: 500 + 50
-    iterations, or with a `time_budget` 85% of it for Griffin-Lim and the
-    rest for L-BFGS (the defaults' own split), until it runs out.
-    The magnitudes determine the signal, so a long Griffin-Lim gets close;
-    L-BFGS then lowers the log-spectral distance. Medians over the corpus's
-    real clips (3 s): SC -38.8 dB and LSD 0.72 dB in 0.91x librosa
-    `griffinlim` (300 iterations)'s time, and -38.5 / 0.66 at its time,
-    against librosa's -35.4 / 0.89; 32 Griffin-Lim iterations then L-BFGS
-    (the mel recipe) stalls at -32.0 / 1.02. Griffin-Lim from PGHI alone
-    settles at -36.5 (bench/results/starts.md); accelerated Griffin-Lim
-    (`phase.GriffinLim(algorithm='agla')`) leads only in the first hundred
-    iterations (bench/results/agla.md). Pictures take the same recipe
-    (bench/results/image.md).
+    magnitudes): Griffin-Lim from two starts side by side, PGHI and zero
+    phase (`init='pghi+zeros'`; each example keeps the better after
+    `SELECT_ITERATIONS`), then L-BFGS on the waveform: 500 + 50 iterations;
+    with a `time_budget`, both until it runs out (Griffin-Lim gets 85% of it).
   * Mel: 32 Griffin-Lim iterations (a warm start from the NNLS magnitude
-    estimate) then 350 L-BFGS iterations against the given representation,
-    or until the `time_budget` runs out. The count is read from the
-    time/quality curve (bench/results/figures.md): PESQ-WB 3.84 at 200
-    iterations, 3.86 at 300, 3.90 at 400; 350 took 0.44-0.56x the clip's
-    duration in the bench runs, for SC -48.2 dB and PESQ-WB 3.88.
-    Griffin-Lim alone can only fit the estimated magnitudes, not the mel
-    bands themselves: at the defaults' time it reaches -27.0 dB (joint:
-    -31.1).
-  * MFCC: 32 + 350 (L-BFGS on the MFCCs themselves, in TensorFlow's
-    executor, with 7 correction pairs: `optimize.correction_pairs`): SC
-    -42.2 dB and PESQ-WB 1.70 against -31.1 dB for Griffin-Lim alone at the
-    same time and librosa `mfcc_to_audio`'s -27.1 / 1.51.
+    estimate), then 350 L-BFGS iterations against the given representation
+    (loss domain 'mixed'); with a `time_budget`, L-BFGS until it runs out.
+  * MFCC: as mel, 32 + 350, with L-BFGS on the MFCCs themselves (domain
+    'native', 7 correction pairs: `optimize.correction_pairs`).
+
+  The recipes and counts are what won on the corpus at equal wall time;
+  the figures (spectral convergence, PESQ, time against librosa) are in
+  bench/results/auto.md (`bench/auto_bench.py`), with starts.md, agla.md,
+  figures.md and image.md for the choices behind them.
 
   Args:
-    config: The `SpectrogramConfig` of the input.
+    config: The `SpectrogramConfig` of the input (only its
+      `representation` matters).
     time_budget: Seconds for the call, or None.
 
   Returns:
-    A `Recipe(method, gl_iters, lbfgs_iters)`.
+    A `Recipe(method, gl_iters, lbfgs_iters)`; counts of `_UNTIL_BUDGET`
+    (1,000,000) mean "until the time budget ends it".
 
   Example:
     >>> auto_recipe(SpectrogramConfig.librosa(representation="stft"))
@@ -377,17 +369,15 @@ def _validate(spectrogram, config, dtype):
 class _Clock:
   """Elapsed time, budget and per-iteration estimates for chunk sizing."""
 
-  def __init__(self, time_budget):
-    self.start = time.perf_counter()
+  def __init__(self, time_budget, start=None, excluded=None):
+    self.start = time.perf_counter() if start is None else start
     self.budget = time_budget
-    self._excluded = [0.0]  # Shared with the clocks `share` makes.
+    self._excluded = [0.0] if excluded is None else excluded  # Shared with `share`'s clocks.
 
   def share(self, fraction):
     """A clock with the same start, and exclusions, whose budget is `fraction` of this one's."""
-    clock = _Clock(None if self.budget is None else self.budget * fraction)
-    clock.start = self.start
-    clock._excluded = self._excluded  # pylint: disable=protected-access
-    return clock
+    return _Clock(None if self.budget is None else self.budget * fraction, self.start,
+                  self._excluded)
 
   def exclude(self, seconds):
     """Leave `seconds` (compilation) out of the time the budget counts."""
@@ -438,7 +428,7 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
       500 for linear, unlimited under a `time_budget` for linear). From
       `phase.XLA_MIN_ITERATIONS` (200) on they run as one XLA loop, about 1.5x
       faster per iteration after a compilation per shape bucket.
-    lbfgs_iters: L-BFGS iterations; None: the recipe's (350 for mel, 200 for MFCC,
+    lbfgs_iters: L-BFGS iterations; None: the recipe's (350 for mel and MFCC,
       50 for linear; unlimited under a `time_budget`).
     nnls_iters: Projected-gradient steps of the mel -> linear NNLS.
     domain: L-BFGS loss domain: 'auto', 'linear', 'compressed', 'mixed', 'log'

@@ -27,7 +27,7 @@ from tfspecinv.errors import SpecInvError
 __all__ = [
     "window", "stft", "istft", "spectrogram", "linear_to_mel", "forward", "CompiledTransforms",
     "compiled", "stft_frames_bins", "istft_frames_bins", "power_spectrogram_frames_bins",
-    "magnitude_power", "mel_frames_bins", "forward_frames_bins",
+    "magnitude_power", "mel_frames_bins", "forward_frames_bins", "check_real_dtype",
 ]
 
 
@@ -46,7 +46,19 @@ def window(config, dtype=np.float64):
   return w.astype(dtype)
 
 
-def _real_dtype(x, what):
+def check_real_dtype(x, what):
+  """`x.dtype`, which must be float32 or float64.
+
+  Args:
+    x: A Tensor.
+    what: What it is, for the message ('signal', 'magnitude').
+
+  Returns:
+    The dtype.
+
+  Raises:
+    SpecInvError: for any other dtype.
+  """
   if x.dtype not in (tf.float32, tf.float64):
     raise SpecInvError(
         f"the {what} has dtype {x.dtype.name}; tfspecinv works in float32 (default) or "
@@ -356,7 +368,7 @@ def stft(signal, config, name=None):
 def _per_signal(signal, config, flat_fn):
   """Check `[..., samples]`, apply `flat_fn` to `[batch, samples]`, restore batch and layout."""
   x = tf.convert_to_tensor(signal)
-  _real_dtype(x, "signal")
+  check_real_dtype(x, "signal")
   _check_signal(x, config)
   flat, batch_shape = layout.flatten_batch(x, 1)
   values = flat_fn(flat, config)
@@ -611,7 +623,7 @@ class CompiledTransforms:
 
   def stft(self, signal):
     x = tf.convert_to_tensor(signal)
-    _real_dtype(x, "signal")
+    check_real_dtype(x, "signal")
     _check_signal(x, self.config)
     return self._function("stft", x.dtype, lambda s: stft(s, self.config))(x)
 
@@ -625,13 +637,13 @@ class CompiledTransforms:
 
   def spectrogram(self, signal):
     x = tf.convert_to_tensor(signal)
-    _real_dtype(x, "signal")
+    check_real_dtype(x, "signal")
     _check_signal(x, self.config)
     return self._function("spectrogram", x.dtype, lambda s: spectrogram(s, self.config))(x)
 
   def forward(self, signal):
     x = tf.convert_to_tensor(signal)
-    _real_dtype(x, "signal")
+    check_real_dtype(x, "signal")
     _check_signal(x, self.config)
     return self._function("forward", x.dtype, lambda s: forward(s, self.config))(x)
 
