@@ -241,3 +241,31 @@ def test_reconstruct_graph_compiles_with_xla_and_matches_the_graph(speech):
   assert fit_a < -40 and abs(fit_a - fit_b) < 0.2, (fit_a, fit_b)
   assert np.corrcoef(a, b)[0, 1] > 0.999
   assert np.max(np.abs(a - b)) / np.max(np.abs(a)) < 0.1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_griffin_lim_loop_is_what_run_compiles(speech, mode):
+  magnitude = tf.constant(np.abs(librosa.stft(_batch(speech, 2), n_fft=512,
+                                              hop_length=128)).swapaxes(1, 2), tf.float32)
+  runner = phase.GriffinLim(STFT)
+  state = runner.start(magnitude, "zeros")
+  expected = runner.run(magnitude, state, 5, 0.99)
+  angles, rebuilt = _call(mode, lambda m, a, r: runner.loop(m, a, r, 5, 0.99), magnitude,
+                          state.angles, state.rebuilt)
+  np.testing.assert_allclose(angles.numpy(), expected.angles.numpy(), atol=1e-4)
+  np.testing.assert_allclose(rebuilt.numpy(), expected.rebuilt.numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_lbfgs_runner_graph_methods_continue_like_run(mode):
+  runner = _bowl(tf.float64)
+  rng = np.random.RandomState(1)
+  args = (tf.constant(rng.randn(2, 1, 6)), tf.constant(rng.uniform(1, 3, (2, 1, 6))))
+  start = runner.start(tf.zeros([2, 6], tf.float64), *args)
+  expected = runner.run(start, 3, 0.0, *args)
+  results = _call(mode, lambda *a: runner.run_graph(runner.start_graph(tf.zeros([2, 6],
+                                                                                tf.float64), *a),
+                                                    tf.constant(3), tf.constant(0.0, tf.float64),
+                                                    *a), *args)
+  assert int(results.num_iterations) == int(expected.num_iterations) == 3
+  np.testing.assert_allclose(results.position.numpy(), expected.position.numpy(), atol=1e-10)
