@@ -40,7 +40,7 @@ def test_stft_adjoint_gradient(name):
   weights = tf.constant(rng.randn(*_autodiff_stft(x, config).shape) +
                         1j * rng.randn(*_autodiff_stft(x, config).shape))
   loss = lambda fn: (lambda v: tf.reduce_sum(tf.math.real(fn(v) * weights) ** 2))
-  fast_value, fast = _gradients(loss(lambda v: transforms._stft_flat(v, config)), x)
+  fast_value, fast = _gradients(loss(lambda v: transforms.stft_frames_bins(v, config)), x)
   slow_value, slow = _gradients(loss(lambda v: _autodiff_stft(v, config)), x)
   np.testing.assert_allclose(fast_value, slow_value, rtol=1e-12)
   np.testing.assert_allclose(fast, slow, atol=1e-12 * np.abs(slow).max())
@@ -52,10 +52,10 @@ def test_power_spectrogram_gradient(name, power):
   config = tfspecinv.SpectrogramConfig(power=power, **CONFIGS[name])
   rng = np.random.RandomState(1)
   x = tf.constant(rng.randn(2, 500))
-  weights = tf.constant(rng.rand(*transforms._power_spectrogram_flat(x, config).shape))
-  slow_fn = lambda v: transforms._magnitude_power(_autodiff_stft(v, config), config)
+  weights = tf.constant(rng.rand(*transforms.power_spectrogram_frames_bins(x, config).shape))
+  slow_fn = lambda v: transforms.magnitude_power(_autodiff_stft(v, config), config)
   fast_value, fast = _gradients(
-      lambda v: tf.reduce_sum(transforms._power_spectrogram_flat(v, config) * weights), x)
+      lambda v: tf.reduce_sum(transforms.power_spectrogram_frames_bins(v, config) * weights), x)
   slow_value, slow = _gradients(lambda v: tf.reduce_sum(slow_fn(v) * weights), x)
   np.testing.assert_allclose(fast_value, slow_value, rtol=1e-12)
   np.testing.assert_allclose(fast, slow, atol=1e-12 * np.abs(slow).max())

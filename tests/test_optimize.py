@@ -12,6 +12,7 @@ import tensorflow as tf
 import tfspecinv
 from tfspecinv import optimize
 from tfspecinv import pipeline
+from tfspecinv import stages
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "samples", "speech_female_ljspeech.wav")
 SR = 22050
@@ -44,7 +45,7 @@ def _problem(dtype, seconds=1.0, jit_compile=False):
   position = tf.constant(signal[None] / np.sqrt(float(peak)), dtype)
   args = (problem.prepare_target(linear / peak), tf.ones([1, 1, 1], dtype))
   if jit_compile:
-    position, args = pipeline._pad_to_bucket(position, args, MEL_CONFIG)  # pylint: disable=protected-access
+    position, args = stages.pad_to_bucket(position, args, MEL_CONFIG)
   return runner, position, args
 
 

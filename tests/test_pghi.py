@@ -20,14 +20,14 @@ CONVENTIONS = {
 
 def _stft(signal, config):
   """Complex STFT `[frames, n_bins]` in the config's convention, float64."""
-  return transforms._stft_flat(tf.constant(signal[None], tf.float64), config)[0].numpy()
+  return transforms.stft_frames_bins(tf.constant(signal[None], tf.float64), config)[0].numpy()
 
 
 def _sc_db_of_phase(signal, config, phase):
   """Spectral convergence (dB) of the consistent STFT of `|X| exp(i phase)` against `|X|`."""
   magnitude = np.abs(_stft(signal, config))
   spec = tf.constant((magnitude * np.exp(1j * phase))[None], tf.complex128)
-  rebuilt = transforms._istft_flat(spec, config, tf.constant(signal.size))[0].numpy()
+  rebuilt = transforms.istft_frames_bins(spec, config, tf.constant(signal.size))[0].numpy()
   error = np.abs(_stft(rebuilt, config)) - magnitude
   return 20 * np.log10(np.linalg.norm(error) / np.linalg.norm(magnitude))
 

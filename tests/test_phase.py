@@ -96,7 +96,7 @@ def test_xla_runner_does_not_retrace_and_buckets_frames():
     state = runner.run(mag, runner.start(mag), 3)
     assert state.angles.shape == mag.shape
   assert runner.trace_count == 1
-  buckets = {f: int(phase._bucket(tf.constant(f))) for f in range(1, 5000)}
+  buckets = {f: int(phase.bucket_frames(tf.constant(f))) for f in range(1, 5000)}
   assert all(0 <= b - f < max(8, f / 8) for f, b in buckets.items())
   assert sorted(set(b for f, b in buckets.items() if 256 <= f < 512)) == list(range(256, 513, 32))
 

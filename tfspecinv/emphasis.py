@@ -121,10 +121,12 @@ def highpass(signal, cutoff, sample_rate, name=None):
 def _linear_prefix_scan(values, ratio, length):
   """`c[b] = values[b] + ratio * c[b - 1]` along axis 1 (`[batch, length]`), in log depth."""
   dtype = values.dtype
+  index = tf.range(length)[tf.newaxis]
 
   def body(shift, factor, c):
-    shifted = tf.pad(c[:, :tf.maximum(length - shift, 0)],
-                     [[0, 0], [tf.minimum(shift, length), 0]])
+    # `c` shifted right by `shift` with zeros in front (a roll and a mask: no
+    # shape depends on `shift`, so XLA compiles the loop too).
+    shifted = tf.where(index >= shift, tf.roll(c, shift, axis=1), tf.zeros_like(c))
     return shift * 2, factor * factor, c + factor * shifted
 
   _, _, result = tf.while_loop(

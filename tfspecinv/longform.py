@@ -28,18 +28,20 @@ costs (see bench/long_bench.py).
 """
 
 import collections
+import dataclasses
 import math
 import time
+import typing
 
 import numpy as np
 import tensorflow as tf
 
 from tfspecinv import emphasis
-from tfspecinv import losses
 from tfspecinv import optimize
 from tfspecinv import phase as gl_lib
 from tfspecinv import pghi
 from tfspecinv import pipeline
+from tfspecinv import stages
 from tfspecinv import transforms
 from tfspecinv import validation
 from tfspecinv.errors import SpecInvError
@@ -150,7 +152,7 @@ class _BlockSolver:
     return self.problem.loss(self.pad_edges(signal, pads), target, reference)
 
   def _segment_phase(self, signal, pads):
-    spec = transforms._stft_flat(self.pad_edges(signal, pads), self.segment_config)  # pylint: disable=protected-access
+    spec = transforms.stft_frames_bins(self.pad_edges(signal, pads), self.segment_config)
     return tf.math.angle(spec)
 
   def _segment_error(self, signal, pads, native, linear):
@@ -248,45 +250,119 @@ def reconstruct_long(spectrogram, config, *, sink=None, length=None,
     lbfgs_iters = 0
   num_frames = array.shape[-1 if config.layout == "bins_frames" else -2]
   channels = array.shape[0] if len(array.shape) == 3 else None
-  length = pipeline._check_length(length, num_frames, config)  # pylint: disable=protected-access
-  if domain == "auto":
-    domain = "native" if config.representation == "mfcc" else "mixed"
-  if domain not in losses.DOMAINS:
-    raise SpecInvError(f"domain={domain!r} is not supported; use 'auto' or one of "
-                       f"{losses.DOMAINS}.")
+  length = stages.check_length(length, num_frames, config)
+  domain = stages.resolve_domain(domain, config)
   plans = plan_blocks(num_frames, length, config, block_frames, lookahead_frames)
   _validate_all(array, config, num_frames)
   solver = _solver(config, dtype, domain, float(compression))
-  eng = pipeline.engine_for(config, dtype)
+  settings = _BlockSettings(config=config, length=length, solver=solver,
+                            eng=pipeline.engine_for(config, dtype), gl_iters=gl_iters,
+                            lbfgs_iters=lbfgs_iters, nnls_iters=int(nnls_iters),
+                            momentum=momentum, seed=seed)
   collected = [] if sink is None else None
   write = collected.append if sink is None else sink
   if channels is None:  # Solved as a batch of one; the sink gets 1-D chunks.
     write = (lambda chunk, out=write: out(chunk[0]))
   zeros = np.zeros(channels or 1)
-  stats = {"error": zeros, "energy": zeros, "lbfgs": 0, "written": 0, "done": 0}
+  totals = _Totals(error=zeros, energy=zeros)
+  best = _BestSoFar()
   started = time.perf_counter()
   previous = None
   stop = "iterations"
   for index, plan in enumerate(plans):
     try:
-      previous = _solve_block(plan, previous, array, config, length, solver, eng, stats,
-                              gl_iters, lbfgs_iters, nnls_iters, momentum, seed, write)
+      previous, totals = _solve_block(plan, previous, array, settings, totals, write, best)
     except KeyboardInterrupt:
+      kept = best.take()
+      if kept is not None:  # The interrupted block's best so far.
+        totals = _commit(kept.signal, kept.start, plan, write, totals)
       stop = "interrupted"
       break
-    stats["done"] = index + 1
+    totals = totals._replace(done=index + 1)
     if progress is not None:
       elapsed = time.perf_counter() - started
-      progress(pipeline.Progress("block", index + 1, len(plans), _sc_db(stats), elapsed,
+      progress(pipeline.Progress("block", index + 1, len(plans), _sc_db(totals), elapsed,
                                  elapsed / (index + 1) * (len(plans) - index - 1)))
   result = LongResult(
-      stop_reason=stop, blocks=len(plans), blocks_done=stats["done"],
-      samples_written=stats["written"], lbfgs_iterations=stats["lbfgs"],
+      stop_reason=stop, blocks=len(plans), blocks_done=totals.done,
+      samples_written=totals.written, lbfgs_iterations=totals.lbfgs,
       seconds=time.perf_counter() - started,
-      spectral_convergence_db=_sc_db(stats, per_channel=channels is not None),
+      spectral_convergence_db=_sc_db(totals, per_channel=channels is not None),
       domain=domain, joins=[plan.commit_start for plan in plans[1:]])
   waveform = np.concatenate(collected, axis=-1) if collected is not None else None
   return waveform, result
+
+
+@dataclasses.dataclass(frozen=True)
+class _BlockSettings:
+  """One `reconstruct_long` call's settings, the same for every block (frozen).
+
+  Attributes:
+    config: The `SpectrogramConfig` (without pre-emphasis).
+    length: Output samples.
+    solver: The `_BlockSolver`.
+    eng: The `pipeline.Engine` (its compiled `linear_magnitude`).
+    gl_iters, lbfgs_iters, nnls_iters: Iterations per block (int).
+    momentum: Griffin-Lim momentum.
+    seed: Seed of the random phase (offset by each block's first frame).
+  """
+  config: object
+  length: int
+  solver: object
+  eng: object
+  gl_iters: int
+  lbfgs_iters: int
+  nnls_iters: int
+  momentum: float
+  seed: int
+
+
+class _Totals(typing.NamedTuple):
+  """Running totals over the finished blocks (replaced, never mutated).
+
+  Fields:
+    error, energy: float64 NumPy `[channels]`: squared error and target
+      energy of the frames finalised so far.
+    lbfgs: L-BFGS iterations, summed.
+    written: Samples handed to the sink.
+    done: Blocks finished.
+    next_frame: First frame not yet counted in `error` / `energy`.
+  """
+  error: np.ndarray
+  energy: np.ndarray
+  lbfgs: int = 0
+  written: int = 0
+  done: int = 0
+  next_frame: int = 0
+
+
+class _Kept(typing.NamedTuple):
+  """A block's estimate so far: `signal` `[channels, samples]` from sample `start`."""
+  signal: np.ndarray
+  start: int
+
+
+class _BestSoFar:
+  """The estimate of the block in progress that Ctrl-C commits.
+
+  `_fit` calls `keep` when it has a full estimate (Griffin-Lim's, before
+  L-BFGS) and `clear` when the block is solved; the driver calls `take` on
+  Ctrl-C.
+  """
+
+  def __init__(self):
+    self._kept = None
+
+  def keep(self, signal, start):
+    self._kept = _Kept(signal, start)
+
+  def clear(self):
+    self._kept = None
+
+  def take(self):
+    """The kept `_Kept` (or None), cleared."""
+    kept, self._kept = self._kept, None
+    return kept
 
 
 def _check_block_config(config):
@@ -315,11 +391,11 @@ def _validate_all(array, config, num_frames, chunk_frames=16384):
     validation.check_spectrogram(_frames_slice(array, config, first, first + chunk_frames), config)
 
 
-def _sc_db(stats, per_channel=False):
+def _sc_db(totals, per_channel=False):
   """Spectral convergence (dB) of the finished frames: all channels together, or `[channels]`."""
   if per_channel:
-    return np.array([_ratio_db(e, n) for e, n in zip(stats["error"], stats["energy"])])
-  return _ratio_db(float(np.sum(stats["error"])), float(np.sum(stats["energy"])))
+    return np.array([_ratio_db(e, n) for e, n in zip(totals.error, totals.energy)])
+  return _ratio_db(float(np.sum(totals.error)), float(np.sum(totals.energy)))
 
 
 def _ratio_db(error, energy):
@@ -340,37 +416,40 @@ def _segment_geometry(plan, config, length):
   return start, stop, [start - origin, end - stop]
 
 
-def _solve_block(plan, previous, array, config, length, solver, eng, stats, gl_iters,
-                 lbfgs_iters, nnls_iters, momentum, seed, write):
-  """Solve one block, write its committed samples; returns what the next block needs."""
-  dtype = solver.dtype
-  start, stop, pads = _segment_geometry(plan, config, length)
+class _Segment(typing.NamedTuple):
+  """A block's signal range `[start, stop)` and its edge padding `pads` (int32 `[2]` Tensor)."""
+  start: int
+  stop: int
+  pads: tf.Tensor
+
+
+def _solve_block(plan, previous, array, settings, totals, write, best):
+  """Solve one block and write its committed samples.
+
+  Returns:
+    `(solved, totals)`: what the next block needs (`_Solved`) and the new `_Totals`.
+  """
+  config, solver = settings.config, settings.solver
+  start, stop, pads = _segment_geometry(plan, config, settings.length)
+  segment = _Segment(start, stop, tf.constant(pads, tf.int32))
   block = _frames_slice(array, config, plan.first_frame, plan.end_frame)
-  native, _ = pipeline._as_frames_bins(block, config, dtype)  # pylint: disable=protected-access
-  linear, magnitude = eng.linear_magnitude(native, tf.constant(int(nnls_iters)))
-  peak = tf.reduce_max(magnitude, axis=[1, 2]).numpy().astype(np.float64)  # Per channel.
-  scale = np.where(peak > 0, peak, 1.0)[:, None]  # [channels, 1]
+  native, _ = stages.as_frames_bins(block, config, solver.dtype)
+  linear, magnitude = settings.eng.linear_magnitude(native, tf.constant(settings.nnls_iters))
+  prepared = stages.normalise(native, linear, magnitude, config)
+  silent = prepared.silent.numpy()[:, 0]  # Per channel.
   context = _context(previous, native.shape[0], start, plan.commit_start)
-  pads_t = tf.constant(pads, tf.int32)
-  signal = None
-  if np.any(peak > 0):
-    try:
-      normalised = magnitude / tf.constant(scale[:, :, None], magnitude.dtype)
-      signal = _fit(plan, previous, normalised, native, linear, scale, context, start, stop,
-                    pads_t, config, solver, stats, gl_iters, lbfgs_iters, momentum, seed)
-      signal[peak <= 0, context.shape[1]:] = 0.0  # Silent channels, as in `reconstruct`.
-    except KeyboardInterrupt:
-      signal = stats.pop("best", None)
-      if signal is not None:
-        _commit(signal, start, plan, write, stats)
-      raise
+  if not np.all(silent):
+    signal, iterations = _fit(plan, previous, prepared, context, segment, settings, best)
+    signal[silent, context.shape[1]:] = 0.0  # Silent channels, as in `reconstruct`.
+    totals = totals._replace(lbfgs=totals.lbfgs + iterations)
+    best.clear()
   else:
     signal = np.concatenate(
         [context, np.zeros((context.shape[0], stop - plan.commit_start), np.float64)], axis=1)
-  _account(signal, plan, native, linear, pads_t, solver, stats, config,
-           last=plan.commit_end >= length)
-  _commit(signal, start, plan, write, stats)
-  return _Solved(start, plan.first_frame, plan.end_frame, signal, pads)
+  totals = _account(signal, plan, prepared, segment.pads, solver, totals, config,
+                    last=plan.commit_end >= settings.length)
+  totals = _commit(signal, start, plan, write, totals)
+  return _Solved(start, plan.first_frame, plan.end_frame, signal, pads), totals
 
 
 def _context(previous, channels, start, commit_start):
@@ -380,41 +459,54 @@ def _context(previous, channels, start, commit_start):
   return previous.signal[:, start - previous.start:commit_start - previous.start]
 
 
-def _fit(plan, previous, magnitude, native, linear, scale, context, start, stop, pads, config,
-         solver, stats, gl_iters, lbfgs_iters, momentum, seed):
-  """Griffin-Lim (warm-started from the previous block) then L-BFGS with the context fixed."""
-  dtype = solver.dtype
-  gl_state = solver.griffin_lim.start(magnitude, pghi.auto_init(config), seed + plan.first_frame)
+def _fit(plan, previous, prepared, context, segment, settings, best):
+  """Griffin-Lim (warm-started from the previous block) then L-BFGS with the context fixed.
+
+  Args:
+    plan: The `BlockPlan`.
+    previous: The previous block's `_Solved`, or None.
+    prepared: `stages.Prepared` of the block's frames.
+    context: Committed samples `[channels, commit_start - start]`, held fixed.
+    segment: The block's `_Segment`.
+    settings: The `_BlockSettings`.
+    best: The `_BestSoFar` (Griffin-Lim's estimate is kept there for Ctrl-C).
+
+  Returns:
+    `(signal [channels, stop - start] float64, L-BFGS iterations)`.
+  """
+  config, solver = settings.config, settings.solver
+  dtype, magnitude, start = solver.dtype, prepared.magnitude, segment.start
+  scale = prepared.scale.numpy()[:, :, 0].astype(np.float64)  # [channels, 1]
+  gl_state = solver.griffin_lim.start(magnitude, pghi.auto_init(config),
+                                      settings.seed + plan.first_frame)
   if previous is not None:
     gl_state = _continue_phase(gl_state, previous, plan, solver)
-  gl_state = solver.griffin_lim.run(magnitude, gl_state, gl_iters, momentum)
+  gl_state = solver.griffin_lim.run(magnitude, gl_state, settings.gl_iters, settings.momentum)
   estimate = solver.griffin_lim.waveform(magnitude, gl_state).numpy()
   origin = plan.first_frame * config.hop_length - config.pad
   # The segment's own signal (without padding), then its free part after the context.
-  free = estimate[:, start - origin:stop - origin][:, plan.commit_start - start:] * scale
+  free = estimate[:, start - origin:segment.stop - origin][:, plan.commit_start - start:] * scale
   if previous is not None:
     free = _splice_previous(free, previous, plan.commit_start, config)
   native_domain = solver.domain == "native"
   gain = 1.0 if native_domain else scale
   context_t = tf.constant(context / gain, dtype)
-  reference = tf.reduce_max(linear, axis=[1, 2], keepdims=True)
+  reference = tf.reduce_max(prepared.linear, axis=[1, 2], keepdims=True)
   if native_domain:
-    args = (context_t, native, reference, pads)
+    args = (context_t, prepared.values, reference, segment.pads)
     position = tf.constant(free, dtype)
   else:
-    linear_scale = scale ** 2 if config.power == 2 else scale
-    args = (context_t, solver.problem.prepare_target(
-        linear / tf.constant(linear_scale[:, :, None], linear.dtype)), tf.ones_like(reference),
-            pads)
+    args = (context_t, solver.problem.prepare_target(prepared.normalised_linear),
+            tf.ones_like(reference), segment.pads)
     position = tf.constant(free / scale, dtype)
-  stats["best"] = np.concatenate([context, free], axis=1)
-  if lbfgs_iters > 0:
+  best.keep(np.concatenate([context, free], axis=1), start)
+  iterations = 0
+  if settings.lbfgs_iters > 0:
     results = solver.runner.start(position, *args)
-    results = solver.runner.run(results, int(lbfgs_iters), 0.0, *args)
-    stats["lbfgs"] += int(results.num_iterations)
+    results = solver.runner.run(results, int(settings.lbfgs_iters), 0.0, *args)
+    iterations = int(results.num_iterations)
     free = results.position.numpy().astype(np.float64) * gain
-  stats.pop("best", None)
-  return np.concatenate([context, free], axis=1)
+  return np.concatenate([context, free], axis=1), iterations
 
 
 def _splice_previous(free, previous, commit_start, config):
@@ -456,25 +548,31 @@ def _continue_phase(gl_state, previous, plan, solver):
   return gl_lib.GriffinLimState(angles, tf.zeros_like(angles))
 
 
-def _account(signal, plan, native, linear, pads, solver, stats, config, last):
-  """Add the error of the frames this block finalises to the running totals."""
+def _account(signal, plan, prepared, pads, solver, totals, config, last):
+  """`totals` with the error of the frames this block finalises added."""
   hop, pad, span = config.hop_length, config.pad, config.frame_span
-  error, energy = solver.segment_error(tf.constant(signal, solver.dtype), pads, native, linear)
+  error, energy = solver.segment_error(tf.constant(signal, solver.dtype), pads, prepared.values,
+                                       prepared.linear)
   error, energy = error.numpy(), energy.numpy()  # [channels, frames]
   # Frames wholly inside what is committed after this block (and not counted before).
-  first_owned = stats.get("next_frame", 0) - plan.first_frame
+  first_owned = totals.next_frame - plan.first_frame
   last_frame = plan.end_frame if last else (plan.commit_end + pad - span) // hop + 1
   owned = slice(max(first_owned, 0), max(min(last_frame, plan.end_frame) - plan.first_frame, 0))
-  stats["error"] = stats["error"] + np.sum(error[:, owned], axis=1, dtype=np.float64)
-  stats["energy"] = stats["energy"] + np.sum(energy[:, owned], axis=1, dtype=np.float64)
-  stats["next_frame"] = plan.first_frame + owned.stop
+  return totals._replace(
+      error=totals.error + np.sum(error[:, owned], axis=1, dtype=np.float64),
+      energy=totals.energy + np.sum(energy[:, owned], axis=1, dtype=np.float64),
+      next_frame=plan.first_frame + owned.stop)
 
 
-def _commit(signal, start, plan, write, stats):
-  """Hand samples `[commit_start, commit_end)` to the sink (zeros past the solved range)."""
+def _commit(signal, start, plan, write, totals):
+  """Hand samples `[commit_start, commit_end)` to the sink (zeros past the solved range).
+
+  Returns:
+    `totals` with the samples counted.
+  """
   chunk = signal[:, plan.commit_start - start:plan.commit_end - start]
   missing = plan.commit_end - plan.commit_start - chunk.shape[1]
   if missing > 0:
     chunk = np.concatenate([chunk, np.zeros((chunk.shape[0], missing), chunk.dtype)], axis=1)
   write(chunk.astype(np.float32))
-  stats["written"] += chunk.shape[1]
+  return totals._replace(written=totals.written + chunk.shape[1])

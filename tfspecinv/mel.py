@@ -17,7 +17,7 @@ __all__ = [
     "mel_to_linear_nnls",
 ]
 
-def _mel_frames_bins(mel, config):
+def _checked_mel(mel, config):
   """Checked `[..., frames, n_mels]` view of a mel spectrogram in `config.layout`."""
   mel = layout.to_frames_bins(tf.convert_to_tensor(mel), config, "mel spectrogram")
   n_mels = mel.shape[-1]
@@ -45,7 +45,7 @@ def mel_to_linear_pinv(mel, config, name=None):
     >>> linear = mel_to_linear_pinv(mel, cfg)                   # mel [80, F] -> [513, F]
   """
   with tf.name_scope(name or "mel_to_linear_pinv"):
-    mel = _mel_frames_bins(mel, config)
+    mel = _checked_mel(mel, config)
     return layout.from_frames_bins(_pinv_frames_bins(mel, config), config)
 
 
@@ -76,7 +76,7 @@ def mel_to_linear_nnls(mel, config, iterations=100, name=None):
     >>> linear = mel_to_linear_nnls(mel, cfg, iterations=200)   # mel [80, F] -> [513, F]
   """
   with tf.name_scope(name or "mel_to_linear_nnls"):
-    mel = _mel_frames_bins(mel, config)
+    mel = _checked_mel(mel, config)
     return layout.from_frames_bins(nnls_frames_bins(mel, config, iterations), config)
 
 

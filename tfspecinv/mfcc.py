@@ -11,7 +11,7 @@ import tensorflow as tf
 from tfspecinv import cache
 from tfspecinv import layout
 
-__all__ = ["dct_matrix", "lifter_weights", "mfcc_from_scaled_mel"]
+__all__ = ["dct_matrix", "lifter_weights", "mfcc_from_scaled_mel", "mfcc_frames_bins"]
 
 
 @cache.cached()
@@ -69,9 +69,18 @@ def mfcc_from_scaled_mel(scaled_mel, config, name=None):
   """
   with tf.name_scope(name or "mfcc"):
     x = layout.to_frames_bins(tf.convert_to_tensor(scaled_mel), config, "mel spectrogram")
-    return layout.from_frames_bins(_mfcc_frames_bins(x, config), config)
+    return layout.from_frames_bins(mfcc_frames_bins(x, config), config)
 
 
-def _mfcc_frames_bins(x, config):
+def mfcc_frames_bins(x, config):
+  """The (liftered) DCT along the last axis, no checks: `[..., frames, n_mels]` -> `[..., frames, n_mfcc]`.
+
+  Args:
+    x: float Tensor `[..., frames, n_mels]`, scaled (e.g. dB) mel values.
+    config: A `SpectrogramConfig` with `n_mfcc`.
+
+  Returns:
+    Tensor `[..., frames, n_mfcc]`, same dtype.
+  """
   weights = dct_matrix(config).T * lifter_weights(config)[None, :]
   return tf.linalg.matmul(x, tf.constant(weights, dtype=x.dtype))

@@ -104,9 +104,9 @@ class WaveformProblem:
   def linear_forward(self, x):
     """Linear-domain values `[batch, frames, features]` for a waveform `[batch, samples]`."""
     config = self.config
-    values = transforms._power_spectrogram_flat(x, config)
+    values = transforms.power_spectrogram_frames_bins(x, config)
     if config.representation != "stft":
-      values = transforms._mel_frames_bins(values, config)
+      values = transforms.mel_frames_bins(values, config)
     return values
 
   def prepare_target(self, target):
@@ -251,11 +251,11 @@ class JointStftProblem:
     energy = tf.reduce_sum(tf.square(tf.abs(spec)), axis=[-2, -1])
     inconsistency = tf.reduce_sum(tf.square(tf.abs(consistent - spec)), axis=[-2, -1])
     # Normalise by the energy of the consistent estimate's target magnitudes.
-    values = transforms._magnitude_power(spec, config)
+    values = transforms.magnitude_power(spec, config)
     if config.drop_last_frame:
       values = values[:, :-1]
     if config.representation != "stft":
-      values = transforms._mel_frames_bins(values, config)
+      values = transforms.mel_frames_bins(values, config)
     estimate = losses.to_domain(values, config, "compressed", self.compression, reference)
     goal = losses.to_domain(target, config, "compressed", self.compression, reference)
     fit = losses.relative_squared_error(estimate, goal)
@@ -267,9 +267,8 @@ class LbfgsRunner:
 
   Args:
     loss_fn: `loss_fn(position [batch, n], *args) -> [batch]`, differentiable.
-    num_args: Number of extra tensor arguments after the position, with
-      their `tf.TensorSpec`s in `arg_specs`.
-    arg_specs: List of `tf.TensorSpec` for those arguments.
+    arg_specs: List of `tf.TensorSpec`, one per extra tensor argument of
+      `loss_fn` after the position (their number is the list's length).
     dtype: float32 or float64.
     jit_compile: Compile the loop with XLA.
     jit_objective: Compile the objective (value and gradient) alone with XLA,
@@ -298,7 +297,7 @@ class LbfgsRunner:
                                   experimental_attributes={"_noinline": True},
                                   jit_compile=jit_objective or None)
     self._run = tf.function(
-        self._run_body,
+        self.run_graph,
         input_signature=[results_spec, tf.TensorSpec([], tf.int32),
                          tf.TensorSpec([], dtype)] + arg_specs,
         jit_compile=jit_compile, autograph=False)
@@ -309,8 +308,19 @@ class LbfgsRunner:
   def _value_and_gradients(self, args):
     return lambda position: self._objective(position, *args)
 
-  def _start_body(self, position, *args):
-    """The initial `LBfgsOptimizerResults` (for graph-mode callers)."""
+  def start_graph(self, position, *args):
+    """The initial `LBfgsOptimizerResults` at `position`, as graph ops.
+
+    Graph-safe (eager, inside a `tf.function`, under XLA): one evaluation
+    of the objective, empty correction pairs. `start` is its eager twin.
+
+    Args:
+      position: float Tensor `[batch, n]` of the runner's dtype.
+      *args: The loss's extra tensors (as `arg_specs`).
+
+    Returns:
+      `LBfgsOptimizerResults` (TFP's named tuple) with `num_iterations` 0.
+    """
     value, gradient = self._value_and_gradients(args)(position)
     return self._initial_results(position, value, gradient)
 
@@ -323,7 +333,23 @@ class LbfgsRunner:
         position=position, objective_value=value, objective_gradient=gradient,
         position_deltas=empty, gradient_deltas=empty)
 
-  def _run_body(self, results, max_iterations, f_relative_tolerance, *args):
+  def run_graph(self, results, max_iterations, f_relative_tolerance, *args):
+    """Continue `results` with TFP's `lbfgs_minimize`, as graph ops: the loop `run` compiles.
+
+    Graph-safe (eager, inside a `tf.function`, under XLA with the runner's
+    `jit_compile` or an outer `jit_compile=True` function).
+
+    Args:
+      results: `LBfgsOptimizerResults` (from `start_graph`, `start` or a
+        previous run).
+      max_iterations: int32 scalar: stop when `num_iterations` reaches it.
+      f_relative_tolerance: float scalar Tensor of the runner's dtype; 0 to
+        run all iterations.
+      *args: The loss's extra tensors (as `arg_specs`).
+
+    Returns:
+      The continued `LBfgsOptimizerResults` (`converged`, `failed` `[batch]`).
+    """
     self.trace_count += 1
     with _lean_tfp_internals():
       return tfp.optimizer.lbfgs_minimize(

@@ -28,7 +28,7 @@ from tfspecinv import transforms
 from tfspecinv.errors import SpecInvError
 
 __all__ = ["AGLA_PARAMETERS", "AGLAState", "ALGORITHMS", "GriffinLim", "GriffinLimState",
-           "griffin_lim", "initial_angles", "prefers_xla"]
+           "bucket_frames", "griffin_lim", "initial_angles", "prefers_xla"]
 
 # XLA compiles the loop once per shape bucket (about 0.5 s on a 2-core CPU for
 # a 5 s clip) and then saves about 1.5 ms per iteration there: worth it from a
@@ -96,7 +96,8 @@ def initial_angles(shape, dtype, init="random", seed=0, phase=None):
   complex_dtype = tf.complex64 if dtype == tf.float32 else tf.complex128
   if init == "random":
     # The same draw for every example: an example's start does not depend on its batch.
-    theta = tf.random.stateless_uniform(shape[1:], seed=[int(seed), 0], dtype=dtype)
+    # Philox, named: the same draw eagerly, in graphs and under XLA.
+    theta = tf.random.stateless_uniform(shape[1:], seed=[int(seed), 0], dtype=dtype, alg="philox")
     theta = tf.broadcast_to(theta * (2 * np.pi), shape)
   elif init == "zeros":
     theta = tf.zeros(shape, dtype)
@@ -201,15 +202,36 @@ class GriffinLim:
   def _eps(self, dtype):
     return tf.constant(1e-16 if dtype == tf.float64 else 1e-8, dtype)
 
-  def _body(self, magnitude, angles, rebuilt, iterations, momentum, length):
+  def loop(self, magnitude, angles, rebuilt, iterations, momentum, length=-1):
+    """`iterations` fast Griffin-Lim steps as graph ops: the loop `run` compiles.
+
+    Graph-safe (eager, inside a `tf.function`, under XLA), no Python per
+    iteration; with the runner's `jit_compile` the loop runs as an XLA
+    function on frames padded to `bucket_frames`. 'fgla' only.
+
+    Args:
+      magnitude: float Tensor `[batch, frames, n_bins]`, linear magnitudes.
+      angles: complex Tensor `[batch, frames, n_bins]`, unit-modulus phases
+        (`GriffinLimState.angles`).
+      rebuilt: complex Tensor `[batch, frames, n_bins]`, the last consistent
+        STFT (zeros for a fresh start).
+      iterations: int32 scalar (Python int or Tensor).
+      momentum: float scalar Tensor of `magnitude`'s dtype, in [0, 1).
+      length: int32 scalar, the signal length of the inner inverse STFT
+        (negative: the default).
+
+    Returns:
+      `(angles, rebuilt)`, the new state's parts, same shapes and dtypes.
+    """
     self.trace_count += 1
+    momentum = tf.convert_to_tensor(momentum, magnitude.dtype)
     eps = self._eps(magnitude.dtype)
     factor = tf.complex(momentum / (1 + momentum), tf.zeros_like(momentum))
     num_frames = tf.shape(magnitude)[1]
     weights = transforms.projection_weights(num_frames, length, self.config, magnitude.dtype)
     if not self.jit_compile:
       return self._loop(magnitude, angles, rebuilt, iterations, factor, eps, length, weights)
-    extra = _bucket(num_frames) - num_frames
+    extra = bucket_frames(num_frames) - num_frames
     pad_frames = lambda x: tf.pad(x, [[0, 0], [0, extra], [0, 0]])
     weights = tf.pad(weights, [[0, extra * self.config.hop_length]])
     angles, rebuilt = self._xla_loop(pad_frames(magnitude), pad_frames(angles),
@@ -241,8 +263,8 @@ class GriffinLim:
       return self._agla_loop(magnitude, angles, rebuilt, velocity, iterations, coefficients, eps,
                              length, weights)
     # Padded frames have zero magnitude, so they never reach the real frames
-    # (see `_body`); whether an example starts fresh is decided per example.
-    extra = _bucket(num_frames) - num_frames
+    # (see `loop`); whether an example starts fresh is decided per example.
+    extra = bucket_frames(num_frames) - num_frames
     pad_frames = lambda x: tf.pad(x, [[0, 0], [0, extra], [0, 0]])
     weights = tf.pad(weights, [[0, extra * self.config.hop_length]])
     state = self._xla_agla_loop(pad_frames(magnitude), pad_frames(angles), pad_frames(rebuilt),
@@ -304,7 +326,7 @@ class GriffinLim:
     dtype = magnitude.dtype
     cdtype = state.angles.dtype
     spec3 = lambda d: tf.TensorSpec([None, None, None], d)
-    fn = self._function(self._run, dtype, self._body, [
+    fn = self._function(self._run, dtype, self.loop, [
         spec3(dtype), spec3(cdtype), spec3(cdtype), tf.TensorSpec([], tf.int32),
         tf.TensorSpec([], dtype), tf.TensorSpec([], tf.int32)])
     angles, rebuilt = fn(magnitude, state.angles, state.rebuilt, tf.constant(int(iterations)),
@@ -332,7 +354,7 @@ class GriffinLim:
     cdtype = state.angles.dtype
 
     def synth(magnitude, angles, length):
-      return transforms._istft_flat(
+      return transforms.istft_frames_bins(
           tf.complex(magnitude, tf.zeros_like(magnitude)) * angles, self.config, length)
 
     fn = self._function(self._synth, dtype, synth, [
@@ -403,7 +425,7 @@ def griffin_lim(magnitude, config, iterations=32, momentum=0.99, init="random", 
     >>> waveform = griffin_lim(magnitude, cfg, iterations=100, init="pghi")   # [samples']
   """
   mag = layout.to_frames_bins(tf.convert_to_tensor(magnitude), config)
-  transforms._real_dtype(mag, "magnitude")
+  transforms.check_real_dtype(mag, "magnitude")
   if mag.shape[-1] is not None and mag.shape[-1] != config.n_bins:
     raise SpecInvError(
         f"the magnitude has {mag.shape[-1]} bins but n_fft={config.n_fft} gives "
@@ -426,12 +448,20 @@ def griffin_lim(magnitude, config, iterations=32, momentum=0.99, init="random", 
   return layout.unflatten_batch(runner.waveform(flat, state, length), batch_shape, 1)
 
 
-def _bucket(num_frames):
+def bucket_frames(num_frames):
   """`num_frames` rounded up to a multiple of `max(8, 2 ** floor(log2(num_frames)) / 8)`.
 
   Frame counts in `[256, 512)` round up to a multiple of 32, and so on: less
   than 12.5% padding from 64 frames on, and at most nine XLA compilations per
-  octave of lengths.
+  octave of lengths. The XLA loops (Griffin-Lim here, L-BFGS's
+  `WaveformProblem.bucketed_loss`) pad to it so nearby lengths share one
+  compilation.
+
+  Args:
+    num_frames: int32 scalar (Python int or Tensor), >= 1.
+
+  Returns:
+    int32 scalar Tensor >= `num_frames`.
   """
   octave = tf.cast(tf.math.floor(tf.math.log(tf.cast(num_frames, tf.float32)) / np.log(2.0)),
                    tf.int32)

@@ -1,15 +1,22 @@
 """`reconstruct`: any representation the config describes, back to a waveform.
 
-Pipeline (each stage compiled once per config and dtype, run in chunks so
-progress, time budgets and Ctrl-C work without per-iteration Python):
+The drivers of the stages in `stages` (each stage compiled once per config
+and dtype):
 
-1. Undo the amplitude scale (dB/log/log1p); MFCC -> log-mel by the
-   least-squares inverse of the (liftered) DCT.
-2. Mel -> linear magnitudes by non-negative least squares.
-3. Fast Griffin-Lim with momentum (warm start).
-4. L-BFGS (TensorFlow Probability) on the waveform against the given
-   representation ('lbfgs', the default), or on the complex STFT with an
-   STFT-consistency term ('joint').
+1. `stages.prepare`: undo the amplitude scale (dB/log/log1p); MFCC ->
+   log-mel by the least-squares inverse of the (liftered) DCT; mel ->
+   linear magnitudes by non-negative least squares; peak normalisation.
+2. Fast Griffin-Lim with momentum (warm start; `phase.GriffinLim`).
+3. L-BFGS (TensorFlow Probability, `optimize.LbfgsRunner`) on the waveform
+   against the given representation ('lbfgs', the default), or on the
+   complex STFT with an STFT-consistency term ('joint').
+4. `stages.finish`: the input's level back, silent inputs as zeros;
+   `stages.undo_preemphasis` for pre-emphasised spectrograms.
+
+`reconstruct` runs stages 2 and 3 eagerly in compiled chunks, so progress,
+time budgets and Ctrl-C work without per-iteration Python;
+`reconstruct_graph` runs all four as TensorFlow ops (graphs, Keras layers,
+SavedModels, `tf.data`, XLA).
 
 >>> cfg = SpectrogramConfig.librosa(sample_rate=22050, n_fft=1024, hop_length=256,
 ...                                 n_mels=80, fmax=8000.0, representation="mel")
@@ -26,21 +33,18 @@ from typing import Callable, Optional
 import numpy as np
 import tensorflow as tf
 
-from tfspecinv import emphasis
 from tfspecinv import phase as gl_lib
-from tfspecinv import layout
 from tfspecinv import losses
-from tfspecinv import mel as mel_lib
-from tfspecinv import mfcc as mfcc_lib
 from tfspecinv import optimize
 from tfspecinv import pghi
 from tfspecinv import scaling
+from tfspecinv import stages
 from tfspecinv import transforms
 from tfspecinv import validation
 from tfspecinv.errors import SpecInvError
 
 __all__ = ["reconstruct", "reconstruct_graph", "ReconstructionResult", "Progress", "Engine",
-           "METHODS", "Recipe", "auto_recipe"]
+           "METHODS", "Recipe", "RunOptions", "auto_recipe"]
 
 METHODS = ("auto", "griffin_lim", "lbfgs", "joint")
 INITS = ("auto", "pghi", "random", "zeros", "pghi+zeros")
@@ -107,45 +111,30 @@ _MFCC_LBFGS_ITERS = 350
 def auto_recipe(config, time_budget=None):
   """The recipe `method='auto'` runs for a representation and a time budget.
 
-  Chosen from what won on the corpus at equal wall time (`bench/auto_bench.py`,
-  results in bench/results/auto.md):
-
   * Linear STFT magnitudes (and spectrogram pictures, which are dB STFT
-    magnitudes): a long Griffin-Lim (one XLA loop) from two starts side by
-    side, PGHI and zero phase (`init='pghi+zeros'`; each example keeps the
-    better after 500 iterations), then L-BFGS on the waveform: 500 + 50
-    iterations, or with a `time_budget` 85% of it for Griffin-Lim and the
-    rest for L-BFGS (the defaults' own split), until it runs out.
-    The magnitudes determine the signal, so a long Griffin-Lim gets close;
-    L-BFGS then lowers the log-spectral distance. Medians over the corpus's
-    real clips (3 s): SC -38.8 dB and LSD 0.72 dB in 0.91x librosa
-    `griffinlim` (300 iterations)'s time, and -38.5 / 0.66 at its time,
-    against librosa's -35.4 / 0.89; 32 Griffin-Lim iterations then L-BFGS
-    (the mel recipe) stalls at -32.0 / 1.02. Griffin-Lim from PGHI alone
-    settles at -36.5 (bench/results/starts.md); accelerated Griffin-Lim
-    (`phase.GriffinLim(algorithm='agla')`) leads only in the first hundred
-    iterations (bench/results/agla.md). Pictures take the same recipe
-    (bench/results/image.md).
+    magnitudes): Griffin-Lim from two starts side by side, PGHI and zero
+    phase (`init='pghi+zeros'`; each example keeps the better after
+    `SELECT_ITERATIONS`), then L-BFGS on the waveform: 500 + 50 iterations;
+    with a `time_budget`, both until it runs out (Griffin-Lim gets 85% of it).
   * Mel: 32 Griffin-Lim iterations (a warm start from the NNLS magnitude
-    estimate) then 350 L-BFGS iterations against the given representation,
-    or until the `time_budget` runs out. The count is read from the
-    time/quality curve (bench/results/figures.md): PESQ-WB 3.84 at 200
-    iterations, 3.86 at 300, 3.90 at 400; 350 took 0.44-0.56x the clip's
-    duration in the bench runs, for SC -48.2 dB and PESQ-WB 3.88.
-    Griffin-Lim alone can only fit the estimated magnitudes, not the mel
-    bands themselves: at the defaults' time it reaches -27.0 dB (joint:
-    -31.1).
-  * MFCC: 32 + 350 (L-BFGS on the MFCCs themselves, in TensorFlow's
-    executor, with 7 correction pairs: `optimize.correction_pairs`): SC
-    -42.2 dB and PESQ-WB 1.70 against -31.1 dB for Griffin-Lim alone at the
-    same time and librosa `mfcc_to_audio`'s -27.1 / 1.51.
+    estimate), then 350 L-BFGS iterations against the given representation
+    (loss domain 'mixed'); with a `time_budget`, L-BFGS until it runs out.
+  * MFCC: as mel, 32 + 350, with L-BFGS on the MFCCs themselves (domain
+    'native', 7 correction pairs: `optimize.correction_pairs`).
+
+  The recipes and counts are what won on the corpus at equal wall time;
+  the figures (spectral convergence, PESQ, time against librosa) are in
+  bench/results/auto.md (`bench/auto_bench.py`), with starts.md, agla.md,
+  figures.md and image.md for the choices behind them.
 
   Args:
-    config: The `SpectrogramConfig` of the input.
+    config: The `SpectrogramConfig` of the input (only its
+      `representation` matters).
     time_budget: Seconds for the call, or None.
 
   Returns:
-    A `Recipe(method, gl_iters, lbfgs_iters)`.
+    A `Recipe(method, gl_iters, lbfgs_iters)`; counts of `_UNTIL_BUDGET`
+    (1,000,000) mean "until the time budget ends it".
 
   Example:
     >>> auto_recipe(SpectrogramConfig.librosa(representation="stft"))
@@ -243,7 +232,7 @@ class Engine:
 
   # ----------------------------------------------------------- target side
   def _linear_magnitude(self, values, nnls_iterations):
-    return linear_magnitude(values, self.config, nnls_iterations)
+    return stages.linear_magnitude(values, self.config, nnls_iterations)
 
   def _evaluate(self, normalised_signal, signal, native, normalised_linear):
     """Spectral convergence (dB) against the given representation, `[batch]`.
@@ -292,32 +281,8 @@ class Engine:
     return self._runners[key]
 
 
-def linear_magnitude(values, config, nnls_iterations):
-  """Native values `[batch, frames, features]` -> (linear values, |STFT| estimate).
-
-  Undoes the amplitude scale (and the DCT for MFCC, by least squares), then
-  estimates linear magnitudes from a mel spectrogram by NNLS.
-
-  Returns:
-    `linear` `[batch, frames, features]` and `magnitude`
-    `[batch, stft_frames, n_bins]`, with one frame more than `values` (a copy
-    of the last) when `config.drop_last_frame`.
-  """
-  if config.representation == "mfcc":
-    inverse = np.linalg.pinv(mfcc_lib.dct_matrix(config).T *
-                             mfcc_lib.lifter_weights(config)[None, :])
-    values = tf.linalg.matmul(values, tf.constant(inverse, values.dtype))
-  linear = tf.nn.relu(scaling.unscale_amplitude(values, config, feature_axis=-1))
-  if config.representation == "stft":
-    bins = linear
-  else:
-    bins = mel_lib.nnls_frames_bins(linear, config, nnls_iterations)
-  magnitude = tf.sqrt(bins) if config.power == 2 else bins
-  if config.drop_last_frame:
-    # The STFT had one more frame than was stored: repeat the last one, so that
-    # Griffin-Lim works on the full STFT (L-BFGS compares stored frames only).
-    magnitude = tf.concat([magnitude, magnitude[:, -1:]], axis=1)
-  return linear, magnitude
+# `linear_magnitude` lives with the other stages (`stages.linear_magnitude`).
+linear_magnitude = stages.linear_magnitude
 
 
 def reconstruct_graph(values, config, gl_iters=None, lbfgs_iters=None, nnls_iters=200,
@@ -358,8 +323,7 @@ def reconstruct_graph(values, config, gl_iters=None, lbfgs_iters=None, nnls_iter
     emphasised = reconstruct_graph(values, config.replace(preemphasis=0.0), gl_iters,
                                    lbfgs_iters, nnls_iters, domain, compression, momentum, seed,
                                    init, method)
-    return _without_undetermined_lows(emphasis.deemphasize(emphasised, config.preemphasis),
-                                      config)
+    return stages.undo_preemphasis(emphasised, config)
   if not isinstance(gl_iters, tf.Tensor) and not isinstance(lbfgs_iters, tf.Tensor):
     method, gl_iters, lbfgs_iters = resolve_recipe(method, gl_iters, lbfgs_iters, config)
   else:
@@ -369,67 +333,17 @@ def reconstruct_graph(values, config, gl_iters=None, lbfgs_iters=None, nnls_iter
     lbfgs_iters = recipe[2] if lbfgs_iters is None else lbfgs_iters
   if method == "griffin_lim":
     lbfgs_iters = 0
-  if domain == "auto":
-    domain = "native" if config.representation == "mfcc" else "mixed"
   dtype = values.dtype
-  linear, magnitude = linear_magnitude(values, config, nnls_iters)
-  peak = tf.reduce_max(magnitude, axis=[1, 2], keepdims=True)
-  scale = tf.where(peak > 0, peak, tf.ones_like(peak))
-  magnitude = magnitude / scale
-  length = tf.constant(-1)
-  runner = gl_lib.GriffinLim(config, jit_compile=False)  # Graph mode: tf.data, SavedModel.
-  init = _resolve_init(init, config)
-  if init == "pghi":
-    phase = pghi.pghi_phase_graph(magnitude, config, seed=seed)
-    state = runner.start(magnitude, "given", seed, phase)
-  else:
-    state = runner.start(magnitude, init, seed)
-  angles, rebuilt = runner._body(magnitude, state.angles, state.rebuilt,  # pylint: disable=protected-access
-                                 tf.cast(gl_iters, tf.int32), tf.cast(momentum, dtype), length)
-  magnitude_c = tf.complex(magnitude, tf.zeros_like(magnitude))
-  signal = transforms._istft_flat(magnitude_c * angles, config, length)  # pylint: disable=protected-access
+  domain = stages.resolve_domain(domain, config)
+  prepared = stages.prepare(values, config, nnls_iters)
+  start = stages.griffin_lim(prepared.magnitude, config, gl_iters, momentum,
+                             _resolve_init(init, config), seed)
   problem = optimize.WaveformProblem(config, domain, compression)
-  gain = tf.reshape(scale, [-1, 1])
-  if domain == "native":
-    args, position = (values, tf.reduce_max(linear, axis=[1, 2], keepdims=True)), signal * gain
-  else:
-    target = problem.prepare_target(linear / _linear_scale(scale, config))
-    args, position = (target, tf.ones_like(peak)), signal
+  position, args, normalised = stages.lbfgs_arguments(prepared, start.waveform, problem)
   lbfgs = optimize.LbfgsRunner(problem.loss, [tf.TensorSpec([None, None, None], dtype),
                                               tf.TensorSpec([None, 1, 1], dtype)], dtype)
-  results = lbfgs._start_body(position, *args)  # pylint: disable=protected-access
-  results = lbfgs._run_body(results, tf.cast(lbfgs_iters, tf.int32),  # pylint: disable=protected-access
-                            tf.constant(0.0, dtype), *args)
-  signal = results.position if domain == "native" else results.position * gain
-  return tf.where(tf.reshape(peak, [-1, 1]) <= 0, tf.zeros_like(signal), signal)
-
-
-def _without_undetermined_lows(signal, config):
-  """The de-emphasised estimate, high-passed below what its mel bands determine.
-
-  A mel spectrogram says little about frequencies below its lowest band
-  (everything under `fmin`, and DC), and the de-emphasis amplifies whatever
-  the inversion left there up to `1 / (1 - preemphasis)` times (33x for
-  0.97). A zero-phase high-pass (`emphasis.highpass`) at 3/4 of the lowest
-  frequency the bands weigh removes it: on a corpus clip as RTVC mels (fmin
-  55 Hz) 30-55 Hz came out 7 dB too loud and PESQ-WB was 2.62; high-passed
-  at 41 Hz, 3.75, with the mel fit unchanged (-35.45 dB). Linear
-  spectrograms determine every bin: unchanged.
-
-  Args:
-    signal: float Tensor `[..., samples]`, the de-emphasised estimate.
-    config: The `SpectrogramConfig`.
-
-  Returns:
-    Tensor of the same shape and dtype.
-  """
-  if config.representation == "stft":
-    return signal
-  weighed = np.flatnonzero(mel_lib.mel_filterbank(config).max(axis=0) > 0)
-  if not weighed.size:
-    return signal
-  lowest = max(config.fmin, weighed[0] * config.sample_rate / config.n_fft)
-  return emphasis.highpass(signal, 0.75 * lowest, config.sample_rate)
+  results = stages.lbfgs(lbfgs, position, args, lbfgs_iters)
+  return stages.finish(results.position, prepared, normalised).waveform
 
 
 @functools.lru_cache(maxsize=8)
@@ -448,55 +362,22 @@ def _validate(spectrogram, config, dtype):
   if array is None:
     raise SpecInvError("reconstruct runs eagerly; call it outside tf.function.")
   validation.check_spectrogram(array, config)
-  return _as_frames_bins(array, config, dtype)
-
-
-def _as_frames_bins(array, config, dtype):
-  """An already checked array as a `[batch, frames, features]` tensor, and its batch shape."""
-  values = tf.constant(array, dtype)
-  values = layout.to_frames_bins(values, config)
-  flat, batch_shape = layout.flatten_batch(values, 2)
-  return flat, batch_shape.numpy()
-
-
-def _check_length(length, num_frames, config):
-  if length is None:
-    if config.num_samples(num_frames) < 1:
-      raise SpecInvError(
-          f"the spectrogram has {num_frames} frame(s): too few to carry any samples with "
-          f"center={config.center}; give at least 2 frames.")
-    return config.num_samples(num_frames)
-  length = int(length)
-  if length <= 0 or config.num_frames(length) != num_frames:
-    raise SpecInvError(
-        f"length={length} samples gives {config.num_frames(max(length, 0))} frames with "
-        f"hop_length={config.hop_length}, but the spectrogram has {num_frames}; use a "
-        f"length between {_length_range(num_frames, config)} or leave it unset.")
-  return length
-
-
-def _length_range(num_frames, config):
-  lengths = [n for n in range(max(1, config.num_samples(num_frames) - 2 * config.hop_length),
-                              config.num_samples(num_frames) + 2 * config.hop_length + 1)
-             if config.num_frames(n) == num_frames]
-  return f"{lengths[0]} and {lengths[-1]}" if lengths else "(none)"
+  return stages.as_frames_bins(array, config, dtype)
 
 
 # ------------------------------------------------------------------ main
 class _Clock:
   """Elapsed time, budget and per-iteration estimates for chunk sizing."""
 
-  def __init__(self, time_budget):
-    self.start = time.perf_counter()
+  def __init__(self, time_budget, start=None, excluded=None):
+    self.start = time.perf_counter() if start is None else start
     self.budget = time_budget
-    self._excluded = [0.0]  # Shared with the clocks `share` makes.
+    self._excluded = [0.0] if excluded is None else excluded  # Shared with `share`'s clocks.
 
   def share(self, fraction):
     """A clock with the same start, and exclusions, whose budget is `fraction` of this one's."""
-    clock = _Clock(None if self.budget is None else self.budget * fraction)
-    clock.start = self.start
-    clock._excluded = self._excluded  # pylint: disable=protected-access
-    return clock
+    return _Clock(None if self.budget is None else self.budget * fraction, self.start,
+                  self._excluded)
 
   def exclude(self, seconds):
     """Leave `seconds` (compilation) out of the time the budget counts."""
@@ -547,7 +428,7 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
       500 for linear, unlimited under a `time_budget` for linear). From
       `phase.XLA_MIN_ITERATIONS` (200) on they run as one XLA loop, about 1.5x
       faster per iteration after a compilation per shape bucket.
-    lbfgs_iters: L-BFGS iterations; None: the recipe's (350 for mel, 200 for MFCC,
+    lbfgs_iters: L-BFGS iterations; None: the recipe's (350 for mel and MFCC,
       50 for linear; unlimited under a `time_budget`).
     nnls_iters: Projected-gradient steps of the mel -> linear NNLS.
     domain: L-BFGS loss domain: 'auto', 'linear', 'compressed', 'mixed', 'log'
@@ -625,16 +506,20 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
         momentum=momentum, joint_weight=joint_weight, time_budget=time_budget,
         tolerance=tolerance, seed=seed, init=init, length=length, forward_fn=forward_fn,
         target=target, progress=progress, jit_compile=jit_compile, dtype=dtype)
-    waveform = emphasis.deemphasize(tf.constant(waveform), config.preemphasis)
-    return _without_undetermined_lows(waveform, config).numpy(), result
+    return stages.undo_preemphasis(tf.constant(waveform), config).numpy(), result
   clock = _Clock(time_budget)
   _check_arguments(domain, time_budget)
   method, gl_iters, lbfgs_iters = resolve_recipe(method, gl_iters, lbfgs_iters, config,
                                                  time_budget)
   init = _resolve_init(init, config, starts=True)
   native, batch_shape = _validate(spectrogram, config, dtype)
-  length = _check_length(length, int(native.shape[1]), config)
+  length = stages.check_length(length, int(native.shape[1]), config)
   eng = engine_for(config, dtype)
+  options = RunOptions(
+      method=method, gl_iters=gl_iters, lbfgs_iters=lbfgs_iters, momentum=momentum, init=init,
+      seed=seed, domain=stages.resolve_domain(domain, config), compression=float(compression), joint_weight=float(joint_weight),
+      forward_fn=forward_fn, target=target, tolerance=float(tolerance),
+      jit_compile=jit_compile, time_budget=time_budget, length=length)
   stage_seconds = {}
   history = []
   run = _RunState()
@@ -648,14 +533,7 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
 
   t0 = clock.elapsed()
   linear, magnitude = eng.linear_magnitude(native, tf.constant(int(nnls_iters)))
-  peak = tf.reduce_max(magnitude, axis=[1, 2], keepdims=True)
-  scale = tf.where(peak > 0, peak, tf.ones_like(peak))
-  job = _Job(eng=eng, native=native, linear=linear, magnitude=magnitude / scale, scale=scale,
-             length=length, method=method, gl_iters=gl_iters, lbfgs_iters=lbfgs_iters,
-             momentum=momentum, init=init, seed=seed,
-             domain=_resolve_domain(domain, config), compression=float(compression),
-             joint_weight=float(joint_weight), forward_fn=forward_fn, target=target,
-             tolerance=float(tolerance), jit_compile=jit_compile, time_budget=time_budget)
+  prepared = stages.normalise(native, linear, magnitude, config)
   stage_seconds["prepare"] = clock.elapsed() - t0
   clock.exclude(clock.elapsed())  # The budget counts the iterations (see `time_budget`).
 
@@ -663,30 +541,25 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
     t0 = clock.elapsed()
     share = _LINEAR_GL_BUDGET_SHARE if config.representation == "stft" else _GL_BUDGET_SHARE
     gl_clock = clock if method == "griffin_lim" else clock.share(share)
-    signal, normalised = _run_griffin_lim(job, gl_clock, run, report), True
+    signal, normalised = _run_griffin_lim(eng, prepared, options, gl_clock, run, report), True
     if run.stop == "time_budget" and method != "griffin_lim":
       run.stop = "iterations"  # Griffin-Lim used its share; L-BFGS takes the rest.
     stage_seconds["griffin_lim"] = clock.elapsed() - t0
     if method != "griffin_lim" and run.stop == "iterations" and lbfgs_iters > 0:
       t0 = clock.elapsed()
-      signal, normalised = _run_lbfgs(job, signal, clock, run, report)
+      signal, normalised = _run_lbfgs(eng, prepared, options, signal, clock, run, report)
       stage_seconds["lbfgs"] = clock.elapsed() - t0
   except KeyboardInterrupt:
-    if run.best is None:
+    if run.stage is None:
       raise
     run.stop = "interrupted"
-    signal, normalised = run.best()
-  gain = tf.reshape(scale, [-1, 1])
-  if normalised:
-    normalised, signal = signal, signal * gain
-  else:
-    normalised = signal / gain
-  silent = tf.reshape(peak, [-1, 1]) <= 0
-  signal = tf.where(silent, tf.zeros_like(signal), signal)
-  sc_db = eng.evaluate(normalised, signal, native, linear / _linear_scale(scale, config)).numpy()
+    signal, normalised = run.stage.best()
+  finished = stages.finish(signal, prepared, normalised)
+  sc_db = eng.evaluate(finished.normalised, finished.waveform, native,
+                       prepared.normalised_linear).numpy()
   if time_budget is not None:
     stage_seconds["compile"] = run.compile_seconds
-  waveform = signal.numpy().reshape(tuple(batch_shape) + (length,))
+  waveform = finished.waveform.numpy().reshape(tuple(batch_shape) + (length,))
   result = ReconstructionResult(
       method=method, stop_reason=run.stop, gl_iterations=run.gl_iterations,
       lbfgs_iterations=run.lbfgs_iterations, lbfgs_evaluations=run.lbfgs_evaluations,
@@ -695,17 +568,41 @@ def reconstruct(spectrogram, config, *, method="auto", gl_iters=None, lbfgs_iter
   return waveform, result
 
 
-_Job = collections.namedtuple("_Job", [
-    "eng", "native", "linear", "magnitude", "scale", "length", "method", "gl_iters",
-    "lbfgs_iters", "momentum", "init", "seed", "domain", "compression", "joint_weight",
-    "forward_fn", "target", "tolerance", "jit_compile", "time_budget"])
-_Job.__doc__ = """One `reconstruct` call: its engine, prepared inputs and settings.
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+  """The settings of one `reconstruct` call, 'auto' resolved (frozen).
 
-`native` is the given representation `[batch, frames, features]`, `linear`
-its linear-domain values, `magnitude` the linear magnitude estimate divided
-by `scale` (per-example peak, `[batch, 1, 1]`); the rest are `reconstruct`'s
-arguments after 'auto' is resolved.
-"""
+  Attributes:
+    method: 'griffin_lim', 'lbfgs' or 'joint'.
+    gl_iters, lbfgs_iters: Iteration caps (int).
+    momentum: Griffin-Lim momentum.
+    init: Initial phase ('pghi', 'random', 'zeros' or 'pghi+zeros').
+    seed: Seed of the random phase.
+    domain: The L-BFGS loss domain ('auto' resolved, `stages.resolve_domain`).
+    compression: Magnitude exponent of the compressed terms.
+    joint_weight: Weight of the magnitude term for 'joint'.
+    forward_fn: Custom forward model or None.
+    target: With `forward_fn`, what its output should match, or None.
+    tolerance: L-BFGS relative loss-change tolerance.
+    jit_compile: True, False or None (`lbfgs_uses_xla` chooses).
+    time_budget: Seconds, or None.
+    length: Output samples (int).
+  """
+  method: str
+  gl_iters: int
+  lbfgs_iters: int
+  momentum: float
+  init: str
+  seed: int
+  domain: str
+  compression: float
+  joint_weight: float
+  forward_fn: Optional[Callable]
+  target: object
+  tolerance: float
+  jit_compile: Optional[bool]
+  time_budget: Optional[float]
+  length: int
 
 
 @dataclasses.dataclass
@@ -717,9 +614,8 @@ class _RunState:
     gl_iterations, lbfgs_iterations, lbfgs_evaluations: Work done.
     domain: The loss domain L-BFGS used (None before it starts).
     rates: Warm seconds per iteration by stage name, for progress estimates.
-    best: None, or a callable returning `(waveform [batch, samples],
-      normalised)` for the best estimate so far (`normalised`: at peak
-      magnitude 1, not yet multiplied by the input's scale).
+    stage: The stage in progress (`_GriffinLimStage` or `_LbfgsStage`),
+      whose `best()` is the estimate Ctrl-C keeps; None before the first.
     compile_seconds: Under a time budget, the seconds of the stages' starts
       and first compiled calls, which the budget does not count
       (`_Clock.exclude`): `stage_seconds['compile']`.
@@ -733,7 +629,7 @@ class _RunState:
   lbfgs_evaluations: int = 0
   domain: Optional[str] = None
   rates: dict = dataclasses.field(default_factory=dict)
-  best: Optional[Callable[[], tuple]] = None
+  stage: Optional[object] = None
   compile_seconds: float = 0.0
   new_shape: bool = False
 
@@ -744,7 +640,7 @@ def _run_chunks(stage, step, iterations, chunk, clock, run, report):
   Each chunk is one compiled call `step(size) -> (advanced, loss)` that runs
   up to `size` iterations; between chunks the clock sizes the next one (from
   a warm rate: the first chunk includes tracing and compilation), progress is
-  reported and `run.best` is current, so Ctrl-C and budgets cost no
+  reported and `run.stage.best()` is current, so Ctrl-C and budgets cost no
   per-iteration Python.
 
   Args:
@@ -823,12 +719,6 @@ def _check_arguments(domain, time_budget):
     raise SpecInvError(f"time_budget={time_budget!r} must be a positive number of seconds.")
 
 
-def _resolve_domain(domain, config):
-  if domain == "auto":
-    return "native" if config.representation == "mfcc" else "mixed"
-  return domain
-
-
 def _resolve_init(init, config, starts=False):
   """What 'auto' means (checks `init`).
 
@@ -848,66 +738,82 @@ def _resolve_init(init, config, starts=False):
   return init
 
 
-def _run_griffin_lim(job, clock, run, report):
-  """Griffin-Lim from the initial phase: the waveform `[batch, samples]` (normalised).
+class _GriffinLimStage:
+  """Griffin-Lim in compiled chunks from the initial phase(s) (eager `reconstruct`).
 
   A combined init ('pghi+zeros') runs its starts as one batch of
   `starts * batch` examples; after `SELECT_ITERATIONS` iterations (or at the
   end, or at Ctrl-C) each example keeps its best start (`_select_start`) and
   the rest of the stage runs on `batch` examples.
+
+  Args:
+    runner: The `phase.GriffinLim`.
+    magnitude: `Prepared.magnitude`, `[batch, stft_frames, n_bins]`.
+    options: The call's `RunOptions`.
   """
-  t0 = time.perf_counter()
-  eng, magnitude, length = job.eng, job.magnitude, job.length
-  runner = eng.griffin_lim_xla if gl_lib.prefers_xla(job.gl_iters) else eng.griffin_lim
-  starts = _STARTS.get(job.init, (job.init,))
-  states = [runner.start(magnitude, init, job.seed) for init in starts]
-  selecting = [len(starts) > 1]
-  if selecting[0]:
-    tiled = tf.tile(magnitude, [len(starts), 1, 1])  # Start-major: [starts * batch, ...].
-    current = [gl_lib.GriffinLimState(*(tf.concat(parts, 0) for parts in zip(*states)))]
-  else:
-    tiled, current = magnitude, states
-  done = [0]
 
-  def selected():
-    if not selecting[0]:
-      return current[0]
-    return _select_start(current[0], tiled, len(starts))
+  def __init__(self, runner, magnitude, options):
+    self.runner, self.magnitude, self.options = runner, magnitude, options
+    self.starts = _STARTS.get(options.init, (options.init,))
+    states = [runner.start(magnitude, init, options.seed) for init in self.starts]
+    self.selecting = len(self.starts) > 1
+    if self.selecting:
+      self.tiled = tf.tile(magnitude, [len(self.starts), 1, 1])  # Start-major: [starts * batch].
+      self.state = gl_lib.GriffinLimState(*(tf.concat(parts, 0) for parts in zip(*states)))
+    else:
+      self.tiled, self.state = magnitude, states[0]
+    self.done = 0
 
-  def advance(iterations):
+  def selected(self):
+    """The state of the best start per example (the state itself for one start)."""
+    if not self.selecting:
+      return self.state
+    return _select_start(self.state, self.tiled, len(self.starts))
+
+  def best(self):
+    """`(waveform [batch, samples], normalised=True)`: the estimate so far."""
+    return self.runner.waveform(self.magnitude, self.selected(), self.options.length), True
+
+  def _advance(self, iterations):
     if iterations > 0:
-      current[0] = runner.run(tiled if selecting[0] else magnitude, current[0], iterations,
-                              job.momentum, length)
-      done[0] += iterations
+      self.state = self.runner.run(self.tiled if self.selecting else self.magnitude, self.state,
+                                   iterations, self.options.momentum, self.options.length)
+      self.done += iterations
 
-  run.best = lambda: (runner.waveform(magnitude, selected(), length), True)
-
-  def step(size):
-    if done[0] == 0 and clock.budget is not None:
+  def step(self, size, run):
+    """Run `size` iterations: `(size, mean loss)` (a `_run_chunks` step)."""
+    if self.done == 0 and self.options.time_budget is not None:
       # Trace the synthesis in the first call, which the budget leaves out,
       # rather than at the stage's end, where it would count.
-      runner.waveform(magnitude, selected(), length)
-    if selecting[0] and done[0] + size >= SELECT_ITERATIONS:
-      first = SELECT_ITERATIONS - done[0]
-      advance(first)
-      current[0], selecting[0] = selected(), False
+      self.best()
+    if self.selecting and self.done + size >= SELECT_ITERATIONS:
+      first = SELECT_ITERATIONS - self.done
+      self._advance(first)
+      self.state, self.selecting = self.selected(), False
       run.new_shape = True  # One example per start from here: the loop compiles again.
-      advance(size - first)
+      self._advance(size - first)
     else:
-      advance(size)
+      self._advance(size)
     run.gl_iterations += size
-    best = selected()
+    best = self.selected()
     return size, tf.reduce_mean(losses.spectral_convergence(tf.abs(best.rebuilt),
-                                                            magnitude)).numpy()
+                                                            self.magnitude)).numpy()
 
+
+def _run_griffin_lim(eng, prepared, options, clock, run, report):
+  """Griffin-Lim from the initial phase: the waveform `[batch, samples]` (normalised)."""
+  t0 = time.perf_counter()
+  runner = eng.griffin_lim_xla if gl_lib.prefers_xla(options.gl_iters) else eng.griffin_lim
+  stage = run.stage = _GriffinLimStage(runner, prepared.magnitude, options)
   if clock.budget is not None:  # The starts (PGHI): set-up, not iterations.
     seconds = time.perf_counter() - t0
     clock.exclude(seconds)
     run.compile_seconds += seconds
-  ended = _run_chunks("griffin_lim", step, job.gl_iters, _GL_CHUNK, clock, run, report)
+  ended = _run_chunks("griffin_lim", lambda size: stage.step(size, run), options.gl_iters,
+                      _GL_CHUNK, clock, run, report)
   if ended == "time_budget":
     run.stop = ended
-  return runner.waveform(magnitude, selected(), length)
+  return stage.best()[0]
 
 
 def _select_start(state, magnitude, starts):
@@ -963,93 +869,86 @@ LBFGS_XLA_MIN_ITERATIONS = 100
 LBFGS_XLA_MIN_BUDGET = 60.0
 
 
-def _run_lbfgs(job, signal, clock, run, report):
+class _LbfgsStage:
+  """L-BFGS in compiled chunks (eager `reconstruct`).
+
+  Args:
+    runner: The `optimize.LbfgsRunner`.
+    results: The initial `LBfgsOptimizerResults` (`runner.start`).
+    args: The loss's extra tensors.
+    to_waveform: `position -> waveform [batch, length]`.
+    normalised: Whether that waveform is at peak magnitude 1.
+    tolerance: Relative loss-change tolerance.
+  """
+
+  def __init__(self, runner, results, args, to_waveform, normalised, tolerance):
+    self.runner, self.results, self.args = runner, results, args
+    self.to_waveform, self.normalised, self.tolerance = to_waveform, normalised, tolerance
+
+  def best(self):
+    """`(waveform [batch, length], normalised)`: the estimate so far."""
+    return self.to_waveform(self.results.position), self.normalised
+
+  def step(self, size, run):
+    """Run up to `size` iterations: `(advanced, mean loss)` (a `_run_chunks` step)."""
+    previous = int(self.results.num_iterations)
+    self.results = self.runner.run(self.results, previous + size, self.tolerance, *self.args)
+    run.lbfgs_iterations = int(self.results.num_iterations)
+    run.lbfgs_evaluations = int(self.results.num_objective_evaluations)
+    loss = tf.reduce_mean(self.results.objective_value).numpy()
+    return run.lbfgs_iterations - previous, loss
+
+
+def _run_lbfgs(eng, prepared, options, signal, clock, run, report):
   """L-BFGS from the Griffin-Lim waveform: `(waveform [batch, samples], normalised)`."""
   t0 = time.perf_counter()
-  position, args, finish, runner, normalised = _lbfgs_problem(job, signal)
-  run.domain = "joint" if job.method == "joint" else job.domain
+  position, args, to_waveform, runner, normalised = _lbfgs_problem(eng, prepared, options, signal)
+  run.domain = "joint" if options.method == "joint" else options.domain
   results = runner.start(position, *args)
   if clock.budget is not None:  # One evaluation; on a shape's first call, compilation.
     seconds = time.perf_counter() - t0
     clock.exclude(seconds)
     run.compile_seconds += seconds
-  current = [results]
-  run.best = lambda: (finish(current[0].position), normalised)
-
-  def step(size):
-    previous = int(current[0].num_iterations)
-    current[0] = runner.run(current[0], previous + size, job.tolerance, *args)
-    run.lbfgs_iterations = int(current[0].num_iterations)
-    run.lbfgs_evaluations = int(current[0].num_objective_evaluations)
-    loss = tf.reduce_mean(current[0].objective_value).numpy()
-    return run.lbfgs_iterations - previous, loss
-
-  ended = _run_chunks("lbfgs", step, job.lbfgs_iters, _LBFGS_CHUNK, clock, run, report)
+  stage = run.stage = _LbfgsStage(runner, results, args, to_waveform, normalised,
+                                  options.tolerance)
+  ended = _run_chunks("lbfgs", lambda size: stage.step(size, run), options.lbfgs_iters,
+                      _LBFGS_CHUNK, clock, run, report)
   if ended == "ended":
     # TFP stops when every example converged, or when a line search failed
     # (no further decrease found: the position is still the best so far).
-    run.stop = "stalled" if bool(tf.reduce_any(current[0].failed)) else "converged"
+    run.stop = "stalled" if bool(tf.reduce_any(stage.results.failed)) else "converged"
   elif ended == "time_budget":
     run.stop = ended
-  return run.best()
+  return stage.best()
 
 
-def _lbfgs_problem(job, signal):
-  """`(position, args, finish, runner, normalised)` of the L-BFGS stage.
+def _lbfgs_problem(eng, prepared, options, signal):
+  """`(position, args, to_waveform, runner, normalised)` of the L-BFGS stage.
 
-  `finish(position)` is the waveform `[batch, length]`; `normalised` says
-  whether it is at peak magnitude 1 (else at the input's own level).
+  `to_waveform(position)` is the waveform `[batch, length]`; `normalised`
+  says whether it is at peak magnitude 1 (else at the input's own level).
   """
-  eng, config, length = job.eng, job.eng.config, job.length
-  xla = lbfgs_uses_xla(job.jit_compile, job.lbfgs_iters,
-                       job.method != "joint" and
-                       optimize.bucketable(config, job.domain, job.forward_fn),
-                       job.time_budget)
-  reference = tf.reduce_max(job.linear, axis=[1, 2], keepdims=True)
-  lin_target = job.linear / _linear_scale(job.scale, config)
-  gain = tf.reshape(job.scale, [-1, 1])
-  if job.method == "joint":
-    problem, runner = eng.joint_runner(job.joint_weight, job.compression,
-                                       bool(job.jit_compile))
-    stft_frames = tf.shape(job.native)[1] + int(config.drop_last_frame)
-    finish = lambda p: transforms._istft_flat(problem.unpack(p, stft_frames), config,
-                                              tf.constant(length))
-    args = (lin_target, tf.ones_like(reference), tf.constant(length))
-    return problem.pack(transforms._stft_flat(signal, config)), args, finish, runner, True
-  problem, runner = eng.waveform_runner(job.domain, job.compression, job.forward_fn, xla)
-  if job.forward_fn is not None:
-    goal = job.native if job.target is None else job.target
-    position, args = signal * gain, (tf.convert_to_tensor(goal, eng.dtype), reference)
-  elif job.domain == "native":
-    position, args = signal * gain, (job.native, reference)
-  else:
-    # Optimise the normalised problem (peak magnitude 1): well scaled for float32.
-    position, args = signal, (problem.prepare_target(lin_target), tf.ones_like(reference))
-  normalised = job.forward_fn is None and job.domain != "native"
-  finish = lambda p: p
+  config, length, domain = eng.config, options.length, options.domain
+  if options.method == "joint":
+    problem, runner = eng.joint_runner(options.joint_weight, options.compression,
+                                       bool(options.jit_compile))
+    stft_frames = tf.shape(prepared.values)[1] + int(config.drop_last_frame)
+    to_waveform = lambda p: transforms.istft_frames_bins(problem.unpack(p, stft_frames), config,
+                                                         tf.constant(length))
+    reference = tf.reduce_max(prepared.linear, axis=[1, 2], keepdims=True)
+    args = (prepared.normalised_linear, tf.ones_like(reference), tf.constant(length))
+    return (problem.pack(transforms.stft_frames_bins(signal, config)), args, to_waveform, runner,
+            True)
+  xla = lbfgs_uses_xla(options.jit_compile, options.lbfgs_iters,
+                       optimize.bucketable(config, domain, options.forward_fn),
+                       options.time_budget)
+  problem, runner = eng.waveform_runner(domain, options.compression, options.forward_fn, xla)
+  position, args, normalised = stages.lbfgs_arguments(prepared, signal, problem, options.target)
+  to_waveform = lambda p: p
   if xla and problem.bucketable:
-    position, args = _pad_to_bucket(position, args, config)
-    finish = lambda p: p[:, :length]
-  return position, args, finish, runner, normalised
-
-
-def _pad_to_bucket(position, args, config):
-  """Waveforms and targets padded to a bucket of frames, for `bucketed_loss`.
-
-  Returns:
-    `(position [batch, padded_samples], (target, reference, length, num_frames))`.
-  """
-  target, reference = args
-  num_frames = int(target.shape[1])
-  extra = int(gl_lib._bucket(num_frames)) - num_frames  # pylint: disable=protected-access
-  length = int(position.shape[1])
-  position = tf.pad(position, [[0, 0], [0, extra * config.hop_length]])
-  target = tf.pad(target, [[0, 0], [0, extra], [0, 0]])
-  return position, (target, reference, tf.constant(length), tf.constant(num_frames))
-
-
-def _linear_scale(scale, config):
-  return scale ** 2 if config.power == 2 else scale
+    position, args = stages.pad_to_bucket(position, args, config)
+    to_waveform = lambda p: p[:, :length]
+  return position, args, to_waveform, runner, normalised
 
 
 def fit_db(waveform, spectrogram, config):

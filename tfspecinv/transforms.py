@@ -25,7 +25,8 @@ from tfspecinv.errors import SpecInvError
 
 __all__ = [
     "window", "stft", "istft", "spectrogram", "linear_to_mel", "forward", "CompiledTransforms",
-    "compiled",
+    "compiled", "stft_frames_bins", "istft_frames_bins", "power_spectrogram_frames_bins",
+    "magnitude_power", "mel_frames_bins", "forward_frames_bins", "check_real_dtype",
 ]
 
 
@@ -44,7 +45,19 @@ def window(config, dtype=np.float64):
   return w.astype(dtype)
 
 
-def _real_dtype(x, what):
+def check_real_dtype(x, what):
+  """`x.dtype`, which must be float32 or float64.
+
+  Args:
+    x: A Tensor.
+    what: What it is, for the message ('signal', 'magnitude').
+
+  Returns:
+    The dtype.
+
+  Raises:
+    SpecInvError: for any other dtype.
+  """
   if x.dtype not in (tf.float32, tf.float64):
     raise SpecInvError(
         f"the {what} has dtype {x.dtype.name}; tfspecinv works in float32 (default) or "
@@ -80,8 +93,21 @@ def _pad(x, config):
   return tf.pad(x, [[0, 0], [p, p]], mode=config.pad_mode.upper())
 
 
-def _stft_flat(x, config):
-  """`[batch, samples]` -> complex `[batch, frames, n_bins]`."""
+def stft_frames_bins(x, config):
+  """STFT of a flat batch, frames first: the graph-safe op under `stft`.
+
+  No layout, batch-shape or argument checks (callers check once, outside
+  loops); pads as `config` says, frames and windows, with a fast exact
+  gradient (`_stft_of_padded`).
+
+  Args:
+    x: float32/float64 Tensor `[batch, samples]`.
+    config: A `SpectrogramConfig`.
+
+  Returns:
+    complex Tensor `[batch, frames, n_bins]`, `frames = config.num_frames(samples)`
+    (plus one with `config.drop_last_frame`: every STFT frame is kept).
+  """
   return _stft_of_padded(_pad(x, config), config)
 
 
@@ -224,11 +250,22 @@ def _interior_wss(config):
   return float(phases.max())
 
 
-def _istft_flat(spec, config, length, inverse_wss=None):
-  """Complex `[batch, frames, n_bins]` -> `[batch, length]`; `length < 0` for the default.
+def istft_frames_bins(spec, config, length, inverse_wss=None):
+  """Inverse STFT of a flat batch, frames first: the graph-safe op under `istft`.
 
-  `inverse_wss` (from `inverse_window_sum_square`) may be passed in by loops
-  that call this repeatedly with the same number of frames.
+  Windowed overlap-add divided by the window's sum-square, then the
+  config's padding removed. No layout or argument checks.
+
+  Args:
+    spec: complex64/complex128 Tensor `[batch, frames, n_bins]`.
+    config: A `SpectrogramConfig`.
+    length: int32 scalar (Python int or Tensor): output samples; negative
+      for the default, `config.num_samples(frames)`.
+    inverse_wss: Optional `inverse_window_sum_square` result, for loops that
+      call this repeatedly with the same number of frames.
+
+  Returns:
+    float Tensor `[batch, length]` of the real dtype of `spec`.
   """
   real_dtype = spec.dtype.real_dtype
   offset, win = config.window_offset, config.win_length
@@ -291,8 +328,8 @@ def project_consistent(spec, config, length, weights):
   and framed again directly. Other pad modes take the plain route.
   """
   if config.pad > 0 and config.pad_mode != "constant":
-    signal = _istft_flat(spec, config, length)
-    return _stft_flat(signal, config)
+    signal = istft_frames_bins(spec, config, length)
+    return stft_frames_bins(signal, config)
   offset, win = config.window_offset, config.win_length
   frames = tf.signal.irfft(spec, fft_length=[config.n_fft])
   if win != config.n_fft:
@@ -324,13 +361,13 @@ def stft(signal, config, name=None):
     TensorShape([2, 257, 33])
   """
   with tf.name_scope(name or "stft"):
-    return _per_signal(signal, config, _stft_flat)
+    return _per_signal(signal, config, stft_frames_bins)
 
 
 def _per_signal(signal, config, flat_fn):
   """Check `[..., samples]`, apply `flat_fn` to `[batch, samples]`, restore batch and layout."""
   x = tf.convert_to_tensor(signal)
-  _real_dtype(x, "signal")
+  check_real_dtype(x, "signal")
   _check_signal(x, config)
   flat, batch_shape = layout.flatten_batch(x, 1)
   values = flat_fn(flat, config)
@@ -377,7 +414,7 @@ def istft(stft_matrix, config, length=None, name=None):
           f"{config.n_bins}; set n_fft={2 * (spec.shape[-1] - 1)} or check the layout.")
     flat, batch_shape = layout.flatten_batch(spec, 2)
     length = tf.constant(-1) if length is None else tf.cast(length, tf.int32)
-    out = _istft_flat(flat, config, length)
+    out = istft_frames_bins(flat, config, length)
     return layout.unflatten_batch(out, batch_shape, 1)
 
 
@@ -405,11 +442,13 @@ def spectrogram(signal, config, name=None):
   """
   with tf.name_scope(name or "spectrogram"):
     spec = stft(emphasis.preemphasize(signal, config.preemphasis), config)
-    return _magnitude_power(spec, config)
+    return magnitude_power(spec, config)
 
 
-def _power_spectrogram_flat(x, config):
+def power_spectrogram_frames_bins(x, config):
   """`|stft(x)| ** power` for `[batch, samples]` -> `[batch, frames, n_bins]`, fused gradient.
+
+  The graph-safe op under `spectrogram` (flat batch, frames first, no checks).
 
   With `config.magnitude_eps` the squared modulus `p` becomes `p + eps`
   ('add') or `max(p, eps)` ('clamp') before the power; with
@@ -453,7 +492,8 @@ def _power_spectrogram_flat(x, config):
   return values[:, :-1] if config.drop_last_frame else values
 
 
-def _magnitude_power(spec, config):
+def magnitude_power(spec, config):
+  """`|spec| ** config.power` of a complex Tensor, same shape, real dtype."""
   if config.power == 2:
     return tf.math.real(spec) ** 2 + tf.math.imag(spec) ** 2
   return tf.abs(spec)
@@ -481,10 +521,19 @@ def linear_to_mel(linear, config, name=None):
       raise SpecInvError(
           f"the spectrogram has {x.shape[-1]} bins but n_fft={config.n_fft} gives "
           f"{config.n_bins}; fix n_fft or the layout.")
-    return layout.from_frames_bins(_mel_frames_bins(x, config), config)
+    return layout.from_frames_bins(mel_frames_bins(x, config), config)
 
 
-def _mel_frames_bins(x, config):
+def mel_frames_bins(x, config):
+  """The mel filterbank applied along the last axis: `x @ M^T`, no checks.
+
+  Args:
+    x: float Tensor `[..., frames, n_bins]`, linear values (`|X|^power`).
+    config: A `SpectrogramConfig` with mel bands.
+
+  Returns:
+    Tensor `[..., frames, n_mels]`, same dtype.
+  """
   weights = tf.constant(mel_lib.mel_filterbank(config).T, dtype=x.dtype)
   return tf.linalg.matmul(x, weights)
 
@@ -496,12 +545,12 @@ def forward_frames_bins(signal_flat, config):
   frames are the stored ones (`config.num_frames`, without the STFT's last
   frame when `config.drop_last_frame`).
   """
-  values = _power_spectrogram_flat(signal_flat, config)
+  values = power_spectrogram_frames_bins(signal_flat, config)
   if config.representation != "stft":
-    values = _mel_frames_bins(values, config)
+    values = mel_frames_bins(values, config)
   values = scaling.scale_amplitude(values, config, feature_axis=-1)
   if config.representation == "mfcc":
-    values = mfcc_lib._mfcc_frames_bins(values, config)
+    values = mfcc_lib.mfcc_frames_bins(values, config)
   return values
 
 
@@ -573,7 +622,7 @@ class CompiledTransforms:
 
   def stft(self, signal):
     x = tf.convert_to_tensor(signal)
-    _real_dtype(x, "signal")
+    check_real_dtype(x, "signal")
     _check_signal(x, self.config)
     return self._function("stft", x.dtype, lambda s: stft(s, self.config))(x)
 
@@ -587,13 +636,13 @@ class CompiledTransforms:
 
   def spectrogram(self, signal):
     x = tf.convert_to_tensor(signal)
-    _real_dtype(x, "signal")
+    check_real_dtype(x, "signal")
     _check_signal(x, self.config)
     return self._function("spectrogram", x.dtype, lambda s: spectrogram(s, self.config))(x)
 
   def forward(self, signal):
     x = tf.convert_to_tensor(signal)
-    _real_dtype(x, "signal")
+    check_real_dtype(x, "signal")
     _check_signal(x, self.config)
     return self._function("forward", x.dtype, lambda s: forward(s, self.config))(x)
 
