@@ -109,11 +109,11 @@ def test_too_many_mels_only_checked_when_mels_are_used(recwarn):
 
 
 def test_padding_defaults_follow_center_and_replace_rederives_it():
-  assert SpectrogramConfig(n_fft=1024).pad == 512
-  assert SpectrogramConfig(n_fft=1024, center=False).pad == 0
+  assert SpectrogramConfig(n_fft=1024).padding == 512
+  assert SpectrogramConfig(n_fft=1024, center=False).padding == 0
   cfg = SpectrogramConfig(n_fft=1024, hop_length=256, center=False, padding=384)
-  assert cfg.pad == 384 and cfg.num_frames(25600) == 100 and cfg.num_samples(100) == 25600
-  assert SpectrogramConfig(n_fft=1024).replace(n_fft=512).pad == 256
+  assert cfg.padding == 384 and cfg.num_frames(25600) == 100 and cfg.num_samples(100) == 25600
+  assert SpectrogramConfig(n_fft=1024).replace(n_fft=512).padding == 256
 
 
 def test_drop_last_frame_counts_stored_frames():

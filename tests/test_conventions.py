@@ -296,7 +296,7 @@ def test_registry_lists_every_preset_and_classmethods_agree():
 
 def test_hifigan_variants():
   v1 = conventions.make("hifigan")
-  assert (v1.sample_rate, v1.n_mels, v1.fmax, v1.pad, v1.center) == (22050, 80, 8000.0, 384,
+  assert (v1.sample_rate, v1.n_mels, v1.fmax, v1.padding, v1.center) == (22050, 80, 8000.0, 384,
                                                                       False)
   for big in (conventions.make("hifigan", sample_rate=24000),
               conventions.make("hifigan", n_mels=100)):
