@@ -22,7 +22,7 @@ import soundfile
 import tensorflow as tf
 
 import tfspecinv
-from tfspecinv import SpectrogramConfig, SpecInvError, conventions
+from tfspecinv import SpecInvError, conventions
 from tfspecinv import emphasis
 from tfspecinv import transforms
 
