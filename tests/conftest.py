@@ -80,3 +80,33 @@ def rel_err():
 def batch_of():
   """`batch_of(audio, batch_shape, length, step=None)`: see `make_batch`."""
   return make_batch
+
+
+def plain_stft(x, config):
+  """The STFT of `[batch, samples]` from plain TensorFlow ops, independent of tfspecinv.
+
+  Padding is `np.pad(x, config.padding, mode=config.pad_mode)` (NumPy's modes
+  have the config's names), written as the float64 matrix it applies, so
+  that TensorFlow differentiates it; frames span `frame_span` samples, the
+  periodic window (`scipy.signal.get_window(fftbins=True)`) sits at
+  `window_offset` and `tf.signal.rfft` pads each to `n_fft`. Returns the
+  stored frames, complex `[batch, frames, n_fft // 2 + 1]`.
+  """
+  import scipy.signal  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  length, pad = x.shape[-1], config.padding
+  padding = np.pad(np.eye(length), ((0, 0), (pad, pad)), mode=config.pad_mode)
+  padded = tf.matmul(x, tf.constant(padding, x.dtype))
+  window = np.zeros(config.frame_span)
+  window[config.window_offset:config.window_offset + config.win_length] = (
+      scipy.signal.get_window(config.window if config.window != "ones" else "boxcar",
+                              config.win_length, fftbins=True))
+  frames = tf.signal.frame(padded, config.frame_span, config.hop_length)
+  frames = frames[:, :config.num_frames(length)] * tf.constant(window, x.dtype)
+  return tf.signal.rfft(frames, fft_length=[config.n_fft])
+
+
+@pytest.fixture(scope="session")
+def reference_stft():
+  """`plain_stft(x, config)`: the STFT from plain ops, for TensorFlow's own gradient."""
+  return plain_stft

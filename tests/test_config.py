@@ -109,11 +109,11 @@ def test_too_many_mels_only_checked_when_mels_are_used(recwarn):
 
 
 def test_padding_defaults_follow_center_and_replace_rederives_it():
-  assert SpectrogramConfig(n_fft=1024).pad == 512
-  assert SpectrogramConfig(n_fft=1024, center=False).pad == 0
+  assert SpectrogramConfig(n_fft=1024).padding == 512
+  assert SpectrogramConfig(n_fft=1024, center=False).padding == 0
   cfg = SpectrogramConfig(n_fft=1024, hop_length=256, center=False, padding=384)
-  assert cfg.pad == 384 and cfg.num_frames(25600) == 100 and cfg.num_samples(100) == 25600
-  assert SpectrogramConfig(n_fft=1024).replace(n_fft=512).pad == 256
+  assert cfg.padding == 384 and cfg.num_frames(25600) == 100 and cfg.num_samples(100) == 25600
+  assert SpectrogramConfig(n_fft=1024).replace(n_fft=512).padding == 256
 
 
 def test_drop_last_frame_counts_stored_frames():
@@ -199,8 +199,6 @@ def test_torchaudio_preset_hop_is_half_window(kwargs, hop):
 
 def test_torchaudio_preset_fmax_default_is_sample_rate_floor_div_2():
   # torchaudio's MelScale/MelSpectrogram: f_max=None -> float(sample_rate // 2).
-  # PACKAGE BUG: SpectrogramConfig.torchaudio leaves fmax=None, which resolves to
-  # sample_rate / 2 (11025.5 here) instead of torchaudio's 11025.0.
   cfg = SpectrogramConfig.torchaudio(sample_rate=22051)
   assert cfg.fmax == float(22051 // 2)
 
@@ -227,9 +225,7 @@ def test_presets_accept_overrides_and_are_hashable():
 
 
 def test_replace_rederives_defaults():
-  # PACKAGE BUG: derived defaults (win_length, hop_length, fmax, amin) are written into
-  # the frozen fields by __post_init__, so `replace` keeps stale values: here
-  # win_length=1024 survives and the copy is rejected as win_length > n_fft.
+  # Derived defaults (win_length, hop_length, fmax, amin) are derived again.
   cfg = SpectrogramConfig.librosa(n_fft=1024)
   assert cfg.replace(n_fft=512) == SpectrogramConfig.librosa(n_fft=512)
 

@@ -283,20 +283,168 @@ def test_torchaudio_empty_mel_filters_warn_and_invert(clips):
 
 
 # ------------------------------------------------------------- registry
-def test_registry_lists_every_preset_and_classmethods_agree():
+# Each preset's fields as the upstream project publishes them (its defaults, in
+# the file named), in SpectrogramConfig's names; derived values are written as
+# the upstream computes them.
+UPSTREAM = {
+    "librosa": (
+        "librosa/librosa core/spectrum.py stft, power_to_db; filters.py mel; "
+        "feature/spectral.py mfcc",
+        dict(sample_rate=22050, n_fft=2048, win_length=2048, hop_length=2048 // 4, center=True,
+             pad_mode="constant", padding=2048 // 2, power=2.0, n_mels=128, fmin=0.0,
+             fmax=22050 / 2, mel_scale="slaney", mel_norm="slaney", amin=1e-10, ref=1.0,
+             top_db=80.0, n_mfcc=20, dct_type=2, dct_norm="ortho", layout="bins_frames")),
+    "torchaudio": (
+        "pytorch/audio src/torchaudio/transforms/_transforms.py Spectrogram, MelScale, "
+        "AmplitudeToDB, MFCC",
+        dict(sample_rate=16000, n_fft=400, win_length=400, hop_length=400 // 2, center=True,
+             pad_mode="reflect", padding=400 // 2, power=2.0, n_mels=128, fmin=0.0,
+             fmax=float(16000 // 2), mel_scale="htk", mel_norm="none", top_db=None, n_mfcc=40,
+             dct_norm="ortho")),
+    "tf_signal": (
+        "tensorflow tf.signal.mfccs_from_log_mel_spectrograms documentation example",
+        dict(sample_rate=16000, n_fft=1024, win_length=1024, hop_length=256, center=False,
+             padding=0, power=1.0, n_mels=80, fmin=80.0, fmax=7600.0, mel_scale="htk",
+             mel_norm="none", log_offset=1e-6, n_mfcc=13, layout="frames_bins")),
+    "hifigan": (
+        "jik876/hifi-gan config_v1.json; meldataset.py mel_spectrogram",
+        dict(sample_rate=22050, n_fft=1024, hop_length=256, win_length=1024, n_mels=80,
+             fmin=0.0, fmax=8000.0, center=False, pad_mode="reflect",
+             padding=int((1024 - 256) / 2), power=1.0, magnitude_eps=1e-9, mel_scale="slaney",
+             mel_norm="slaney", scale="log", amin=1e-5)),
+    "tacotron2": (
+        "NVIDIA/tacotron2 hparams.py; stft.py STFT; audio_processing.py "
+        "dynamic_range_compression",
+        dict(sample_rate=22050, n_fft=1024, hop_length=256, win_length=1024, n_mels=80,
+             fmin=0.0, fmax=8000.0, center=True, pad_mode="reflect", padding=int(1024 / 2),
+             power=1.0, scale="log", amin=1e-5)),
+    "whisper": (
+        "openai/whisper whisper/audio.py SAMPLE_RATE, N_FFT, HOP_LENGTH, log_mel_spectrogram",
+        dict(sample_rate=16000, n_fft=400, win_length=400, hop_length=160, n_mels=80,
+             fmin=0.0, fmax=16000 / 2, center=True, pad_mode="reflect", padding=400 // 2,
+             power=2.0, drop_last_frame=True, log_base=10.0, amin=1e-10, log_range=8.0,
+             affine_scale=1 / 4, affine_offset=4 / 4)),
+    "vocos": (
+        "gemelo-ai/vocos vocos/feature_extractors.py MelSpectrogramFeatures "
+        "(vocos-mel-24khz config.yaml)",
+        dict(sample_rate=24000, n_fft=1024, win_length=1024, hop_length=256, n_mels=100,
+             center=True, pad_mode="reflect", padding=1024 // 2, power=1.0, fmin=0.0,
+             fmax=float(24000 // 2), mel_scale="htk", mel_norm="none", scale="log",
+             amin=1e-7)),
+    "espnet": (
+        "espnet/espnet egs2/TEMPLATE/tts1/tts.sh (n_fft 1024, n_shift 256, win_length null, "
+        "fmin 80, fmax 7600), egs2/ljspeech/tts1/run.sh (fs 22050); espnet2/layers/stft.py",
+        dict(sample_rate=22050, n_fft=1024, win_length=1024, hop_length=256, n_mels=80,
+             fmin=80.0, fmax=7600.0, center=True, pad_mode="reflect", padding=1024 // 2,
+             power=1.0, magnitude_eps=1e-10, magnitude_eps_mode="clamp", log_base=10.0,
+             amin=1e-10, layout="frames_bins")),
+    "coqui": (
+        "coqui-ai/TTS TTS/config/shared_configs.py BaseAudioConfig",
+        dict(sample_rate=22050, n_fft=1024, win_length=1024, hop_length=256, center=True,
+             pad_mode="reflect", padding=1024 // 2, n_mels=80, fmin=0.0, fmax=22050 / 2,
+             preemphasis=0.0, clip_range=(-4.0, 4.0))),
+    "keithito": (
+        "keithito/tacotron hparams.py (num_freq 1025, frame_shift_ms 12.5, "
+        "frame_length_ms 50)",
+        dict(sample_rate=20000, n_fft=(1025 - 1) * 2, hop_length=int(12.5 / 1000 * 20000),
+             win_length=int(50 / 1000 * 20000), n_mels=80, center=True, pad_mode="reflect",
+             preemphasis=0.97, clip_range=(0.0, 1.0))),
+    "rtvc": (
+        "CorentinJ/Real-Time-Voice-Cloning synthesizer/hparams.py",
+        dict(sample_rate=16000, n_fft=800, hop_length=200, win_length=800, n_mels=80,
+             fmin=55.0, fmax=7600.0, preemphasis=0.97, clip_range=(-4.0, 4.0))),
+    "tensorflowtts": (
+        "TensorSpeech/TensorFlowTTS preprocess/ljspeech_preprocess.yaml",
+        dict(sample_rate=22050, n_fft=1024, hop_length=256, win_length=1024, n_mels=80,
+             fmin=80.0, fmax=7600.0, pad_mode="reflect", log_base=10.0, amin=1e-10,
+             layout="frames_bins")),
+    "riffusion": (
+        "riffusion/riffusion riffusion/spectrogram_params.py SpectrogramParams",
+        dict(sample_rate=44100, hop_length=int(10 / 1000 * 44100),
+             win_length=int(100 / 1000 * 44100), n_fft=int(400 / 1000 * 44100), n_mels=512,
+             fmin=0.0, fmax=10000.0, mel_scale="htk", mel_norm="none", power=1.0)),
+    "audio_diffusion": (
+        "teticio/audio-diffusion audiodiffusion/mel.py Mel",
+        dict(sample_rate=22050, n_fft=2048, hop_length=512, n_mels=256, power=2.0, scale="db",
+             ref="max", top_db=80.0)),
+}
+
+
+def test_registry_names_every_preset_once():
   assert conventions.NAMES == ("librosa", "torchaudio", "tf_signal", "hifigan", "tacotron2",
                                "whisper", "vocos", "espnet", "coqui", "keithito", "rtvc",
                                "tensorflowtts", "riffusion", "audio_diffusion")
-  for name in conventions.NAMES[3:]:
-    assert getattr(SpectrogramConfig, name)() == conventions.make(name)
-  assert conventions.make("torchaudio") == SpectrogramConfig.torchaudio()
+  assert sorted(UPSTREAM) == sorted(conventions.NAMES)
+  for name in conventions.NAMES:
+    assert conventions.get(name).name == name and conventions.get(name).source
   with pytest.raises(SpecInvError, match=r"convention='kaldi'.*'whisper'"):
     conventions.make("kaldi")
 
 
+@pytest.mark.parametrize("name", sorted(UPSTREAM))
+def test_preset_fields_are_the_upstream_defaults(name):
+  source, expected = UPSTREAM[name]
+  for cfg in (conventions.make(name), getattr(SpectrogramConfig, name)(),
+              conventions.get(name)()):
+    assert {field: getattr(cfg, field) for field in expected} == expected, source
+
+
+# What follows n_fft (and hop) in each upstream, as (padding(n_fft, hop), win_length(n_fft)):
+FOLLOW_N_FFT = {
+    # jik876/hifi-gan meldataset.py: F.pad(y, (int((n_fft-hop_size)/2), ...), mode='reflect'),
+    # then torch.stft(center=False); win_size is its own hparam (config_v1.json).
+    "hifigan": (lambda n, hop: int((n - hop) / 2), lambda n: 1024),
+    # NVIDIA/tacotron2 stft.py: F.pad(..., (int(filter_length / 2), ...)); win_length hparam.
+    "tacotron2": (lambda n, hop: int(n / 2), lambda n: 1024),
+    # openai/whisper audio.py: torch.stft(audio, N_FFT, ..., window=hann_window(N_FFT)),
+    # centred: n_fft // 2 on each side.
+    "whisper": (lambda n, hop: n // 2, lambda n: n),
+    # torchaudio Spectrogram (torchaudio, vocos): win_length None -> n_fft, centred.
+    "torchaudio": (lambda n, hop: n // 2, lambda n: n),
+    "vocos": (lambda n, hop: n // 2, lambda n: n),
+    # librosa.stft (librosa, tensorflowtts, audio_diffusion): win_length None -> n_fft.
+    "librosa": (lambda n, hop: n // 2, lambda n: n),
+    "tensorflowtts": (lambda n, hop: n // 2, lambda n: n),
+    "audio_diffusion": (lambda n, hop: n // 2, lambda n: n),
+    # espnet2/layers/stft.py: win_length None -> n_fft, torch.stft centred.
+    "espnet": (lambda n, hop: n // 2, lambda n: n),
+    # Coqui BaseAudioConfig, RTVC hparams, keithito hparams: the window is its own setting.
+    "coqui": (lambda n, hop: n // 2, lambda n: 1024),
+    "rtvc": (lambda n, hop: n // 2, lambda n: 800),
+    "keithito": (lambda n, hop: n // 2, lambda n: 1000),
+}
+
+
+@pytest.mark.parametrize("n_fft", [2048, 4801])
+@pytest.mark.parametrize("name", sorted(FOLLOW_N_FFT))
+def test_fields_derived_from_n_fft_follow_it_through_replace(name, n_fft):
+  padding, win_length = FOLLOW_N_FFT[name]
+  replaced = conventions.make(name).replace(n_fft=n_fft)
+  made = conventions.make(name, n_fft=n_fft)
+  for cfg in (replaced, made):
+    assert (cfg.n_fft, cfg.padding, cfg.win_length) == (
+        n_fft, padding(n_fft, cfg.hop_length), win_length(n_fft)), name
+  assert replaced == made
+
+
+def test_hifigan_padding_follows_the_hop_and_explicit_fields_survive_replace():
+  hifigan = SpectrogramConfig.hifigan()
+  assert hifigan.replace(hop_length=128).padding == int((1024 - 128) / 2)
+  explicit = SpectrogramConfig.hifigan(padding=100, win_length=512).replace(n_fft=2048)
+  assert (explicit.padding, explicit.win_length) == (100, 512)
+  # torchaudio: hop win_length // 2 and f_max float(sample_rate // 2) unless given.
+  derived = SpectrogramConfig.torchaudio().replace(n_fft=1024, sample_rate=22051)
+  assert (derived.hop_length, derived.fmax) == (1024 // 2, float(22051 // 2))
+  given = SpectrogramConfig.torchaudio(hop_length=100, fmax=6000.0).replace(n_fft=1024)
+  assert (given.hop_length, given.fmax) == (100, 6000.0)
+  # librosa: hop win_length // 4, padding n_fft // 2 only while centred.
+  assert SpectrogramConfig.librosa().replace(center=False, win_length=1000).padding == 0
+  assert SpectrogramConfig.librosa().replace(win_length=1000).hop_length == 1000 // 4
+
+
 def test_hifigan_variants():
   v1 = conventions.make("hifigan")
-  assert (v1.sample_rate, v1.n_mels, v1.fmax, v1.pad, v1.center) == (22050, 80, 8000.0, 384,
+  assert (v1.sample_rate, v1.n_mels, v1.fmax, v1.padding, v1.center) == (22050, 80, 8000.0, 384,
                                                                       False)
   for big in (conventions.make("hifigan", sample_rate=24000),
               conventions.make("hifigan", n_mels=100)):
@@ -304,18 +452,15 @@ def test_hifigan_variants():
 
 
 # ------------------------------------------------------------ gradients
-def _plain_power(x, cfg):
-  """The preset's linear spectrogram from plain ops, for TensorFlow's own gradient."""
-  padded = transforms._pad(x, cfg)  # pylint: disable=protected-access
-  frames = tf.signal.frame(padded, cfg.n_fft, cfg.hop_length)
-  spec = transforms._frames_to_spectrum(frames, cfg)  # pylint: disable=protected-access
+def _plain_power(x, cfg, reference_stft):
+  """The preset's linear spectrogram from plain ops (conftest `plain_stft`), for autodiff."""
+  spec = reference_stft(x, cfg)
   squared = tf.math.real(spec) ** 2 + tf.math.imag(spec) ** 2
   if cfg.magnitude_eps_mode == "clamp":
     squared = tf.maximum(squared, cfg.magnitude_eps)
   else:
     squared = squared + cfg.magnitude_eps
-  values = tf.sqrt(squared) if cfg.power == 1 else squared
-  return values[:, :-1] if cfg.drop_last_frame else values
+  return tf.sqrt(squared) if cfg.power == 1 else squared
 
 
 @pytest.mark.parametrize("fields", [
@@ -324,7 +469,7 @@ def _plain_power(x, cfg):
     pytest.param(dict(magnitude_eps=0.5, magnitude_eps_mode="clamp", power=2,
                       drop_last_frame=True), id="clamp-power2-drop"),
 ])
-def test_fused_gradient_with_eps_padding_and_dropped_frame(fields):
+def test_fused_gradient_with_eps_padding_and_dropped_frame(fields, reference_stft):
   cfg = SpectrogramConfig(n_fft=64, hop_length=16, pad_mode="reflect", **fields)
   rng = np.random.RandomState(3)
   x = tf.constant(rng.randn(2, 500) * 0.1)
@@ -332,14 +477,14 @@ def test_fused_gradient_with_eps_padding_and_dropped_frame(fields):
   assert fast_fn(x).shape[1] == cfg.num_frames(500)
   weights = tf.constant(rng.rand(*fast_fn(x).shape))
   grads = []
-  for fn in (fast_fn, lambda v: _plain_power(v, cfg)):
+  for fn in (fast_fn, lambda v: _plain_power(v, cfg, reference_stft)):
     with tf.GradientTape() as tape:
       tape.watch(x)
       value = tf.reduce_sum(fn(x) * weights)
     grads.append((value.numpy(), tape.gradient(value, x).numpy()))
   (fast_value, fast), (slow_value, slow) = grads
   if cfg.magnitude_eps_mode == "clamp":
-    squared = _plain_power(x, cfg.replace(magnitude_eps=0.0, power=2.0))
+    squared = _plain_power(x, cfg.replace(magnitude_eps=0.0, power=2.0), reference_stft)
     assert 0.1 < float(tf.reduce_mean(tf.cast(squared < cfg.magnitude_eps, tf.float64))) < 0.9
   np.testing.assert_allclose(fast_value, slow_value, rtol=1e-12)
   np.testing.assert_allclose(fast, slow, atol=1e-10 * np.abs(slow).max())

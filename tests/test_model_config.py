@@ -138,13 +138,13 @@ def test_bigvgan_v2_json_is_the_24k_preset(tmp_path):
   found = model_config.read_model_config(_write(tmp_path, "config.json", BIGVGAN_V2_24K))
   cfg = _config(found)
   assert cfg == conventions.make("hifigan", sample_rate=24000)
-  assert (cfg.n_mels, cfg.fmax, cfg.pad) == (100, 12000.0, 384)
+  assert (cfg.n_mels, cfg.fmax, cfg.padding) == (100, 12000.0, 384)
 
 
 def test_hifigan_other_hop_recomputes_the_padding(tmp_path):
   found = model_config.read_model_config(
       _write(tmp_path, "c.json", dict(HIFIGAN_V1, hop_size=160, sampling_rate=16000)))
-  assert _config(found).pad == (1024 - 160) // 2
+  assert _config(found).padding == (1024 - 160) // 2
 
 
 def test_tensorflowtts_preprocess_yaml_is_the_preset(tmp_path):

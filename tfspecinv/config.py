@@ -22,6 +22,7 @@ from typing import Optional, Tuple, Union
 
 import numpy as np
 
+from tfspecinv import filterbank  # NumPy only; imports nothing from tfspecinv.
 from tfspecinv.errors import SpecInvError
 
 __all__ = ["SpectrogramConfig", "WINDOWS", "PAD_MODES"]
@@ -37,6 +38,8 @@ DCT_NORMS = ("ortho", "none", "tf_signal")
 LAYOUTS = ("bins_frames", "frames_bins")
 WINDOW_ALIGNS = ("center", "left")
 MAGNITUDE_EPS_MODES = ("add", "clamp")
+DEFAULT_RULES = ("librosa", "torchaudio", "hifigan")
+_DERIVED = ("win_length", "hop_length", "padding", "fmax", "amin")  # None: `_default`.
 
 
 def _choice(name, value, allowed):
@@ -91,9 +94,10 @@ def _clip_range(value):
 class SpectrogramConfig:
   """How a spectrogram was computed from audio (frozen, hashable, validated).
 
-  Build it with a preset, `SpectrogramConfig.librosa(**overrides)`,
-  `.torchaudio()`, `.tf_signal()` or `tfspecinv.conventions.make(name)`, or
-  directly with keywords; `config.replace(**changes)` gives a modified copy.
+  Build it with a preset, `tfspecinv.conventions.make(name, **overrides)` or
+  its one-line lookup `SpectrogramConfig.librosa(**overrides)`,
+  `.torchaudio()`, `.hifigan()`, ..., or directly with keywords;
+  `config.replace(**changes)` gives a modified copy.
   `n_bins`, `n_features`, `num_frames(samples)` and `num_samples(frames)`
   give the shapes.
 
@@ -111,7 +115,8 @@ class SpectrogramConfig:
   Args (keyword arguments; each is also an attribute):
     sample_rate: Sampling rate of the audio in Hz.
     n_fft: FFT size; the spectrogram has `n_fft // 2 + 1` frequency bins.
-    hop_length: Samples between successive frames. Default `win_length // 4`.
+    hop_length: Samples between successive frames. Default `win_length // 4`
+      (`win_length // 2` with `defaults_from='torchaudio'`).
     win_length: Window length in samples, `<= n_fft`. Default `n_fft`.
     window: Periodic window: 'hann', 'hamming', 'blackman' or 'ones'.
     window_align: Where a window shorter than `n_fft` sits in the FFT frame:
@@ -119,9 +124,10 @@ class SpectrogramConfig:
     center: Pad `n_fft // 2` samples on each side so frame t is centred at
       `t * hop_length` (librosa, torchaudio). tf.signal does not centre.
     padding: Samples padded on each side before framing, whatever `center`
-      says (HiFi-GAN: `(n_fft - hop_length) // 2` with `center=False`).
-      Default: `n_fft // 2` if `center`, else 0.
-    pad_mode: Padding used whenever `pad > 0`: 'constant' (zeros,
+      says. Default: `n_fft // 2` if `center`, else 0; with
+      `defaults_from='hifigan'`, `(n_fft - hop_length) // 2` (HiFi-GAN pads
+      so, then frames with `center=False`).
+    pad_mode: Padding used whenever `padding > 0`: 'constant' (zeros,
       librosa >= 0.9), 'reflect' (torchaudio), 'symmetric' or 'edge'.
     power: 1 for magnitude, 2 for power spectrograms.
     magnitude_eps: Added to (or a floor on) the squared modulus
@@ -134,7 +140,8 @@ class SpectrogramConfig:
     representation: 'stft' (linear frequency), 'mel' or 'mfcc'.
     n_mels: Number of mel bands.
     fmin: Lowest mel band edge in Hz.
-    fmax: Highest mel band edge in Hz. Default `sample_rate / 2`.
+    fmax: Highest mel band edge in Hz. Default `sample_rate / 2`
+      (`float(sample_rate // 2)` with `defaults_from='torchaudio'`).
     mel_scale: 'slaney' (librosa default) or 'htk'.
     mel_norm: 'slaney' (area normalisation, librosa default) or 'none'.
     mel_variant: How triangles are laid out: 'librosa' (linear in Hz on the
@@ -182,6 +189,10 @@ class SpectrogramConfig:
     lifter: Cepstral liftering coefficient (librosa), 0 for none.
     layout: 'bins_frames' (`[..., bins, frames]`, librosa, torchaudio) or
       'frames_bins' (`[..., frames, bins]`, tf.signal).
+    defaults_from: Whose formulas give the fields left None (`hop_length`,
+      `padding`, `fmax`): 'librosa', 'torchaudio' or 'hifigan'; `replace`
+      derives them again by the same rules. Not compared: two configs with
+      the same values are equal whatever rules gave them.
   """
 
   sample_rate: int = 22050
@@ -222,143 +233,140 @@ class SpectrogramConfig:
   feature_scale: Optional[Tuple[float, ...]] = None
   clip_range: Optional[Tuple[float, float]] = None
   preemphasis: float = 0.0
+  defaults_from: str = dataclasses.field(default="librosa", compare=False)
 
   # ---------------------------------------------------------------- presets
+  # One-line lookups of `tfspecinv.conventions.PRESETS`, where each preset is
+  # written down (fields, upstream source, documentation).
   @classmethod
   def librosa(cls, **overrides) -> "SpectrogramConfig":
-    """librosa >= 0.9 defaults: centred, zero padding, Slaney mel, power 2.
-
-    `stft` / `melspectrogram` / `power_to_db` / `mfcc` with their defaults;
-    any field may be overridden by keyword.
-    """
-    return cls(**overrides)
+    """librosa >= 0.9 defaults: centred, zero padding, Slaney mel, power 2."""
+    return _preset(cls, "librosa", overrides)
 
   @classmethod
   def torchaudio(cls, **overrides) -> "SpectrogramConfig":
-    """torchaudio.transforms defaults: reflect padding, HTK mel without norm.
-
-    `Spectrogram` / `MelSpectrogram` / `AmplitudeToDB` / `MFCC`: 16 kHz,
-    n_fft 400, hop `win_length // 2`, 128 mels, 40 MFCCs, top_db None.
-    """
-    fields = dict(sample_rate=16000, n_fft=400, pad_mode="reflect", mel_scale="htk",
-                  mel_norm="none", mel_variant="torchaudio", top_db=None, n_mfcc=40)
-    fields.update(overrides)
-    if fields.get("fmax") is None:  # torchaudio: f_max = float(sample_rate // 2).
-      fields["fmax"] = float(fields.get("sample_rate", 16000) // 2)
-    if fields.get("hop_length") is None:
-      fields["hop_length"] = max(1, (fields.get("win_length") or fields["n_fft"]) // 2)
-    return cls(**fields)
+    """torchaudio.transforms defaults: reflect padding, HTK mel without norm."""
+    return _preset(cls, "torchaudio", overrides)
 
   @classmethod
   def tf_signal(cls, **overrides) -> "SpectrogramConfig":
-    """tf.signal as in its MFCC guide: no centring, magnitude, HTK mel in mel space.
-
-    `tf.signal.stft(frame_length=1024, frame_step=256)`, `tf.abs`,
-    `linear_to_mel_weight_matrix(80, ..., 16000, 80.0, 7600.0)`,
-    `log(mel + 1e-6)`, `mfccs_from_log_mel_spectrograms`; layout
-    `[..., frames, bins]`.
-    """
-    fields = dict(sample_rate=16000, n_fft=1024, hop_length=256, center=False,
-                  window_align="left", power=1.0, n_mels=80, fmin=80.0, fmax=7600.0,
-                  mel_scale="htk", mel_norm="none", mel_variant="tf_signal",
-                  log_offset=1e-6, amin=float(np.finfo(np.float32).tiny), top_db=None,
-                  n_mfcc=13, dct_norm="tf_signal",
-                  layout="frames_bins")
-    fields.update(overrides)
-    return cls(**fields)
+    """tf.signal as in its MFCC guide: no centring, magnitude, `[..., frames, bins]`."""
+    return _preset(cls, "tf_signal", overrides)
 
   @classmethod
   def hifigan(cls, **overrides) -> "SpectrogramConfig":
-    """HiFi-GAN / BigVGAN `mel_spectrogram`; see `tfspecinv.conventions.hifigan`."""
-    return cls._convention("hifigan", overrides)
+    """HiFi-GAN / BigVGAN `meldataset.py` `mel_spectrogram`."""
+    return _preset(cls, "hifigan", overrides)
 
   @classmethod
   def tacotron2(cls, **overrides) -> "SpectrogramConfig":
-    """NVIDIA tacotron2 `TacotronSTFT`; see `tfspecinv.conventions.tacotron2`."""
-    return cls._convention("tacotron2", overrides)
+    """NVIDIA tacotron2 `TacotronSTFT`."""
+    return _preset(cls, "tacotron2", overrides)
 
   @classmethod
   def whisper(cls, **overrides) -> "SpectrogramConfig":
-    """openai/whisper `log_mel_spectrogram`; see `tfspecinv.conventions.whisper`."""
-    return cls._convention("whisper", overrides)
+    """openai/whisper `log_mel_spectrogram`."""
+    return _preset(cls, "whisper", overrides)
 
   @classmethod
   def vocos(cls, **overrides) -> "SpectrogramConfig":
-    """Vocos `MelSpectrogramFeatures`; see `tfspecinv.conventions.vocos`."""
-    return cls._convention("vocos", overrides)
+    """Vocos `MelSpectrogramFeatures`."""
+    return _preset(cls, "vocos", overrides)
 
   @classmethod
   def espnet(cls, **overrides) -> "SpectrogramConfig":
-    """ESPnet2 TTS `LogMelFbank`; see `tfspecinv.conventions.espnet`."""
-    return cls._convention("espnet", overrides)
+    """ESPnet2 TTS `LogMelFbank`."""
+    return _preset(cls, "espnet", overrides)
 
   @classmethod
   def coqui(cls, **overrides) -> "SpectrogramConfig":
-    """Coqui TTS `AudioProcessor.melspectrogram`; see `tfspecinv.conventions.coqui`."""
-    return cls._convention("coqui", overrides)
+    """Coqui TTS `AudioProcessor.melspectrogram` (takes Coqui's own field names too)."""
+    return _preset(cls, "coqui", overrides)
 
   @classmethod
   def keithito(cls, **overrides) -> "SpectrogramConfig":
-    """keithito/tacotron `util/audio.py` `melspectrogram`; see `tfspecinv.conventions.keithito`."""
-    return cls._convention("keithito", overrides)
+    """keithito/tacotron `util/audio.py` `melspectrogram` (takes its hparams names too)."""
+    return _preset(cls, "keithito", overrides)
 
   @classmethod
   def rtvc(cls, **overrides) -> "SpectrogramConfig":
-    """Real-Time-Voice-Cloning `synthesizer/audio.py`; see `tfspecinv.conventions.rtvc`."""
-    return cls._convention("rtvc", overrides)
+    """Real-Time-Voice-Cloning `synthesizer/audio.py` (takes its hparams names too)."""
+    return _preset(cls, "rtvc", overrides)
 
   @classmethod
   def tensorflowtts(cls, **overrides) -> "SpectrogramConfig":
-    """TensorFlowTTS `preprocess.py` log10 mels; see `tfspecinv.conventions.tensorflowtts`."""
-    return cls._convention("tensorflowtts", overrides)
+    """TensorFlowTTS `preprocess.py` log10 mels."""
+    return _preset(cls, "tensorflowtts", overrides)
 
   @classmethod
   def riffusion(cls, **overrides) -> "SpectrogramConfig":
-    """Riffusion `SpectrogramConverter`; see `tfspecinv.conventions.riffusion`."""
-    return cls._convention("riffusion", overrides)
+    """Riffusion `SpectrogramConverter`."""
+    return _preset(cls, "riffusion", overrides)
 
   @classmethod
   def audio_diffusion(cls, **overrides) -> "SpectrogramConfig":
-    """teticio/audio-diffusion `Mel`; see `tfspecinv.conventions.audio_diffusion`."""
-    return cls._convention("audio_diffusion", overrides)
-
-  @classmethod
-  def _convention(cls, name, overrides):
-    from tfspecinv import conventions  # Local import: conventions builds configs.
-    config = conventions.make(name, **overrides)
-    return config if type(config) is cls else cls(**dataclasses.asdict(config))
+    """teticio/audio-diffusion `Mel`."""
+    return _preset(cls, "audio_diffusion", overrides)
 
   def replace(self, **changes) -> "SpectrogramConfig":
     """A copy with some fields changed, validated again.
 
-    Fields that were derived from others (e.g. `win_length` from `n_fft`,
-    `amin` from `power`) are derived again unless given.
+    Fields that were derived from others (left None: e.g. `win_length` from
+    `n_fft`, `padding` from `n_fft` and `center`, `amin` from `power`) are
+    derived again, by the same `defaults_from` rules, unless given.
     """
     fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
               if f.name not in self._derived}
     fields.update(changes)
     return type(self)(**fields)
 
+  # ------------------------------------------------------- derived defaults
+  def _default(self, name):
+    """The value of field `name` when it is left None: every derived default is here.
+
+    `defaults_from` picks whose formulas: 'librosa' (`stft`: hop
+    `win_length // 4`, centring pads `n_fft // 2`; `filters.mel`: fmax
+    `sr / 2`), 'torchaudio' (`Spectrogram`: hop `win_length // 2`;
+    `MelScale`: f_max `float(sample_rate // 2)`) or 'hifigan'
+    (`meldataset.py`: reflect padding `(n_fft - hop_size) / 2`, whatever
+    `center` says). Fields this reads are resolved before it is called.
+    """
+    rules = self.defaults_from
+    if name == "win_length":
+      return self.n_fft
+    if name == "hop_length":
+      return max(1, self.win_length // (2 if rules == "torchaudio" else 4))
+    if name == "padding":
+      if rules == "hifigan":
+        return (self.n_fft - self.hop_length) // 2
+      return self.n_fft // 2 if self.center else 0
+    if name == "fmax":
+      return float(self.sample_rate // 2) if rules == "torchaudio" else self.sample_rate / 2.0
+    if name == "amin":
+      return 1e-10 if self.power == 2 else 1e-5
+    raise KeyError(name)
+
+  def _resolve(self, name):
+    """Fill field `name` from `_default` if it was left None."""
+    if getattr(self, name) is None:
+      object.__setattr__(self, name, self._default(name))
+
   # ------------------------------------------------------------- validation
   def __post_init__(self):
     set_ = lambda name, value: object.__setattr__(self, name, value)
-    set_("_derived", frozenset(f.name for f in dataclasses.fields(self)
-                                if getattr(self, f.name) is None and
-                                f.name in ("hop_length", "win_length", "fmax", "amin",
-                                             "padding")))
+    set_("_derived", frozenset(name for name in _DERIVED if getattr(self, name) is None))
+    _choice("defaults_from", self.defaults_from, DEFAULT_RULES)
     _positive_int("sample_rate", self.sample_rate)
     _positive_int("n_fft", self.n_fft)
     if self.n_fft < 2:
       raise SpecInvError(f"n_fft={self.n_fft} must be at least 2.")
-    if self.win_length is None:
-      set_("win_length", self.n_fft)
+    self._resolve("win_length")
     _positive_int("win_length", self.win_length)
     if self.win_length > self.n_fft:
       raise SpecInvError(
           f"win_length={self.win_length} is larger than n_fft={self.n_fft}; "
           f"use win_length <= n_fft or raise n_fft to at least {self.win_length}.")
-    if self.hop_length is None:
-      set_("hop_length", max(1, self.win_length // 4))
+    self._resolve("hop_length")
     _positive_int("hop_length", self.hop_length)
     if self.hop_length > self.win_length:
       raise SpecInvError(
@@ -383,13 +391,12 @@ class SpectrogramConfig:
     _choice("layout", self.layout, LAYOUTS)
 
   def _validate_padding(self):
-    if self.padding is None:
-      object.__setattr__(self, "padding", self.n_fft // 2 if self.center else 0)
+    self._resolve("padding")
     if (isinstance(self.padding, bool) or not isinstance(self.padding, (int, np.integer))
         or self.padding < 0):
       raise SpecInvError(
           f"padding={self.padding!r} must be an integer >= 0 (samples padded on each side), "
-          "or None for n_fft // 2 when centred, else 0.")
+          "or None for the `defaults_from` rule (n_fft // 2 when centred, else 0).")
     object.__setattr__(self, "padding", int(self.padding))
 
   def _validate_magnitude(self):
@@ -406,8 +413,7 @@ class SpectrogramConfig:
     set_ = lambda name, value: object.__setattr__(self, name, value)
     _positive_int("n_mels", self.n_mels)
     nyquist = self.sample_rate / 2.0
-    if self.fmax is None:
-      set_("fmax", nyquist)
+    self._resolve("fmax")
     set_("fmin", float(self.fmin))
     set_("fmax", float(self.fmax))
     if not math.isfinite(self.fmin) or self.fmin < 0:
@@ -428,7 +434,6 @@ class SpectrogramConfig:
           f"{self.mel_scale!r}, mel_norm={self.mel_norm!r}; set mel_scale='htk', "
           "mel_norm='none' or choose mel_variant='librosa'.")
     if self.representation in ("mel", "mfcc"):
-      from tfspecinv import filterbank  # Local import: filterbank is used with configs.
       empty = filterbank.empty_filters(self)
       if empty:
         warnings.warn(
@@ -440,8 +445,7 @@ class SpectrogramConfig:
   def _validate_scale(self):
     set_ = lambda name, value: object.__setattr__(self, name, value)
     _choice("scale", self.scale, SCALES)
-    if self.amin is None:
-      set_("amin", 1e-10 if self.power == 2 else 1e-5)
+    self._resolve("amin")
     if not (self.amin > 0 and math.isfinite(self.amin)):
       raise SpecInvError(f"amin={self.amin!r} must be a positive number (e.g. 1e-10).")
     if isinstance(self.ref, str):
@@ -535,11 +539,6 @@ class SpectrogramConfig:
     return {"stft": self.n_bins, "mel": self.n_mels, "mfcc": self.n_mfcc}[self.representation]
 
   @property
-  def pad(self) -> int:
-    """Samples padded on each side of the signal before framing (`padding`)."""
-    return self.padding
-
-  @property
   def window_offset(self) -> int:
     """Position of the window's first sample inside the `n_fft` FFT frame."""
     if self.window_align == "center":
@@ -557,14 +556,25 @@ class SpectrogramConfig:
 
   def num_stft_frames(self, num_samples: int) -> int:
     """Frames the STFT itself produces for a signal of `num_samples` samples."""
-    span = num_samples + 2 * self.pad - self.frame_span
+    span = num_samples + 2 * self.padding - self.frame_span
     return 0 if span < 0 else 1 + span // self.hop_length
 
   def stft_num_samples(self, num_stft_frames):
     """Default signal length for `num_stft_frames` STFT frames (int or int Tensor)."""
-    return self.frame_span - 2 * self.pad + self.hop_length * (num_stft_frames - 1)
+    return self.frame_span - 2 * self.padding + self.hop_length * (num_stft_frames - 1)
 
   @property
   def frame_span(self) -> int:
     """Padded samples one frame spans: `n_fft` (librosa, torch) or `win_length` (tf.signal)."""
     return self.n_fft if self.window_align == "center" else self.win_length
+
+
+def _preset(cls, name, overrides):
+  """`cls` built from preset `name` of `tfspecinv.conventions` with `overrides`.
+
+  The presets are data in `conventions`, which imports this module to build
+  configs; this module imports it only here, when a preset is asked for, so
+  that the module-level imports go one way.
+  """
+  from tfspecinv import conventions  # pylint: disable=import-outside-toplevel
+  return cls(**conventions.get(name).config_fields(**overrides))

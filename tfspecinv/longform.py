@@ -96,7 +96,7 @@ def plan_blocks(num_frames, length, config, block_frames=DEFAULT_BLOCK_FRAMES,
   Raises:
     SpecInvError: if the block is too small for the window.
   """
-  hop, span, pad = config.hop_length, config.frame_span, config.pad
+  hop, span, pad = config.hop_length, config.frame_span, config.padding
   frames_per_window = math.ceil(span / hop)
   if block_frames < 2 * frames_per_window:
     raise SpecInvError(
@@ -376,8 +376,8 @@ def _check_block_config(config):
   what = None
   if config.drop_last_frame:
     what = "drop_last_frame=True (e.g. the whisper preset)"
-  elif config.pad != usual:
-    what = (f"padding={config.pad} with center={config.center} (which pads {usual}; e.g. the "
+  elif config.padding != usual:
+    what = (f"padding={config.padding} with center={config.center} (which pads {usual}; e.g. the "
             "hifigan preset)")
   if what:
     raise SpecInvError(
@@ -410,8 +410,8 @@ _Solved = collections.namedtuple("_Solved", ["start", "first_frame", "end_frame"
 
 def _segment_geometry(plan, config, length):
   """Signal range `[start, stop)` of a block's frames and the edge padding `[left, right]`."""
-  origin = plan.first_frame * config.hop_length - config.pad
-  end = (plan.end_frame - 1) * config.hop_length - config.pad + config.frame_span
+  origin = plan.first_frame * config.hop_length - config.padding
+  end = (plan.end_frame - 1) * config.hop_length - config.padding + config.frame_span
   start, stop = max(origin, 0), min(end, length)
   return start, stop, [start - origin, end - stop]
 
@@ -483,7 +483,7 @@ def _fit(plan, previous, prepared, context, segment, settings, best):
     gl_state = _continue_phase(gl_state, previous, plan, solver)
   gl_state = solver.griffin_lim.run(magnitude, gl_state, settings.gl_iters, settings.momentum)
   estimate = solver.griffin_lim.waveform(magnitude, gl_state).numpy()
-  origin = plan.first_frame * config.hop_length - config.pad
+  origin = plan.first_frame * config.hop_length - config.padding
   # The segment's own signal (without padding), then its free part after the context.
   free = estimate[:, start - origin:segment.stop - origin][:, plan.commit_start - start:] * scale
   if previous is not None:
@@ -550,7 +550,7 @@ def _continue_phase(gl_state, previous, plan, solver):
 
 def _account(signal, plan, prepared, pads, solver, totals, config, last):
   """`totals` with the error of the frames this block finalises added."""
-  hop, pad, span = config.hop_length, config.pad, config.frame_span
+  hop, pad, span = config.hop_length, config.padding, config.frame_span
   error, energy = solver.segment_error(tf.constant(signal, solver.dtype), pads, prepared.values,
                                        prepared.linear)
   error, energy = error.numpy(), energy.numpy()  # [channels, frames]

@@ -215,7 +215,7 @@ def bucketable(config, domain, forward_fn=None):
     bool.
   """
   return (forward_fn is None and domain != "native" and
-          (config.pad == 0 or config.pad_mode == "constant"))
+          (config.padding == 0 or config.pad_mode == "constant"))
 
 
 class JointStftProblem:

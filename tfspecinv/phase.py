@@ -189,7 +189,7 @@ class GriffinLim:
     if algorithm not in ALGORITHMS:
       raise SpecInvError(f"algorithm={algorithm!r} is not supported; use 'fgla' or 'agla'.")
     self.config = config
-    self.jit_compile = jit_compile and not (config.pad > 0 and config.pad_mode != "constant")
+    self.jit_compile = jit_compile and not (config.padding > 0 and config.pad_mode != "constant")
     self.algorithm = algorithm
     self.agla = _agla_parameters(AGLA_PARAMETERS if agla is None else agla)
     self.trace_count = 0

@@ -460,7 +460,7 @@ class StreamingInverter:
       self._state, count = result[:-1], 1
       self._steps += 1
       pieces.append(result[-1].numpy())
-    tail = self.module.lookahead + -(-(self.config.frame_span - self.config.pad) //
+    tail = self.module.lookahead + -(-(self.config.frame_span - self.config.padding) //
                                     self.config.hop_length)
     zeros = np.zeros([batch, tail, self.config.n_features], np.float32)
     result = self.module.step(tf.constant(zeros), tf.zeros([tail]), *self._state)
@@ -473,11 +473,11 @@ class StreamingInverter:
     """Trim the centre padding and, at the end, the samples beyond the offline length."""
     config = self.config
     steps_before = self._steps - steps
-    start = (steps_before - self.module.lookahead) * config.hop_length - config.pad
+    start = (steps_before - self.module.lookahead) * config.hop_length - config.padding
     if final:
       end = config.num_samples(self._frames) if self._frames else 0
     else:
-      end = (self._frames - 1) * config.hop_length + config.frame_span - config.pad
+      end = (self._frames - 1) * config.hop_length + config.frame_span - config.padding
     lo = max(self._emitted - start, 0)
     hi = max(min(end - start, samples.shape[1]), lo)
     out = samples[:, lo:hi]

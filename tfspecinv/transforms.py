@@ -70,20 +70,20 @@ def _check_signal(signal, config):
     raise SpecInvError("the signal is a scalar; pass samples as [..., samples].")
   n = signal.shape[-1] if signal.shape.rank else None
   if n is not None:
-    needed = config.frame_span - 2 * config.pad
+    needed = config.frame_span - 2 * config.padding
     if n < max(needed, 1):
       raise SpecInvError(
           f"the signal has {n} samples, fewer than one frame needs ({max(needed, 1)} for "
-          f"n_fft={config.n_fft}, padding={config.pad}); use a longer signal or smaller n_fft.")
-    if config.pad > 0 and config.pad_mode == "reflect" and n <= config.pad:
+          f"n_fft={config.n_fft}, padding={config.padding}); use a longer signal or smaller n_fft.")
+    if config.padding > 0 and config.pad_mode == "reflect" and n <= config.padding:
       raise SpecInvError(
-          f"reflect padding of {config.pad} samples needs a signal longer than that, got {n}; "
+          f"reflect padding of {config.padding} samples needs a signal longer than that, got {n}; "
           "use pad_mode='constant' or a longer signal.")
 
 
 def _pad(x, config):
   """Centre padding of `[batch, samples]`."""
-  p = config.pad
+  p = config.padding
   if p == 0:
     return x
   if config.pad_mode == "edge":
@@ -277,7 +277,7 @@ def istft_frames_bins(spec, config, length, inverse_wss=None):
     inverse_wss = inverse_window_sum_square(num_frames, config, real_dtype)
   summed = summed * inverse_wss
   # Output sample j is padded sample j + pad, i.e. overlap-add index j + pad - offset.
-  shift = config.pad - offset
+  shift = config.padding - offset
   if shift >= 0:
     summed = summed[:, shift:]
   else:
@@ -315,7 +315,7 @@ def projection_weights(num_frames, length, config, dtype):
   inverse_wss = inverse_window_sum_square(num_frames, config, dtype)
   default = config.stft_num_samples(num_frames)
   length = tf.where(length >= 0, length, default)
-  signal_index = tf.range(tf.shape(inverse_wss)[0]) + (config.window_offset - config.pad)
+  signal_index = tf.range(tf.shape(inverse_wss)[0]) + (config.window_offset - config.padding)
   inside = (signal_index >= 0) & (signal_index < length)
   return tf.where(inside, inverse_wss, tf.zeros_like(inverse_wss))
 
@@ -327,7 +327,7 @@ def project_consistent(spec, config, length, weights):
   overlap-added frames are weighted by `weights` (from `projection_weights`)
   and framed again directly. Other pad modes take the plain route.
   """
-  if config.pad > 0 and config.pad_mode != "constant":
+  if config.padding > 0 and config.pad_mode != "constant":
     signal = istft_frames_bins(spec, config, length)
     return stft_frames_bins(signal, config)
   offset, win = config.window_offset, config.win_length
