@@ -100,7 +100,7 @@ def main():
         f"{row[c][0]:.3f} | {row[c][1]:.2f} | {row[c][2]:.2f}" for c in columns) + " |")
   import tensorflow as tf
   sys.path.insert(0, HERE)
-  import reconstruct_bench as rb  # pylint: disable=import-outside-toplevel
+  import benchlib as rb  # pylint: disable=import-outside-toplevel
   header = ["# Spectrogram pictures to speech", "", *rb.machine_lines(tf, tfspecinv, librosa),
             "- columns: STOI, PESQ-WB and wall seconds (the exact-dB run is not timed)"]
   table = "\n".join(header) + "\n\n" + "\n".join(lines)
