@@ -114,9 +114,8 @@ def main():
                                                                             args.count)
   text = "# Beam pipeline throughput\n\n" + "\n".join(body) + "\n"
   print(text)
-  os.makedirs(args.results_dir, exist_ok=True)
-  with open(os.path.join(args.results_dir, "beam.md"), "w") as handle:
-    handle.write(text)
+  import benchlib  # pylint: disable=import-outside-toplevel
+  benchlib.write_results(args.results_dir, "beam", text)
 
 
 if __name__ == "__main__":

@@ -183,9 +183,7 @@ def main():
   body += [""] + [f"NOTE: {n}" for n in benchlib.NOTES]
   text = "\n".join(body).rstrip() + "\n"
   print(text)
-  os.makedirs(args.results_dir, exist_ok=True)
-  with open(os.path.join(args.results_dir, "channels.md"), "w") as handle:
-    handle.write(text)
+  benchlib.write_results(args.results_dir, "channels", text)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ if HERE not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from benchlib import add_corpus_arguments, machine_lines  # noqa: E402
+from benchlib import add_corpus_arguments, machine_lines, write_results  # noqa: E402
 
 SR, N_FFT, HOP, N_MELS, FMAX = 22050, 1024, 256, 80, 8000.0
 CLIP_SECONDS = 10.0
@@ -341,10 +341,7 @@ def main(argv=None):
     lines += experiment_joins(args, _real_clips(args.corpus)) + [""]
   text = "\n".join(lines)
   print("\n" + text)
-  os.makedirs(args.results_dir, exist_ok=True)
-  path = os.path.join(args.results_dir, "long_bench.md")
-  with open(path, "w") as f:
-    f.write(text + "\n")
+  path = write_results(args.results_dir, "long_bench", text)
   print(f"written to {path}")
 
 

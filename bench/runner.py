@@ -451,13 +451,27 @@ def emit(tables):
     print(t.text(), flush=True)
 
 
-def write_markdown(results_dir, name, header_lines, tables):
-  text = "\n".join(header_lines) + "\n\n" + "\n\n".join(t.markdown() for t in tables) + "\n"
+def write_results(results_dir, name, text):
+  """Writes `text` to `results_dir`/NAME.md (the one place results files are written).
+
+  Returns:
+    The path written.
+  """
   os.makedirs(results_dir, exist_ok=True)
   path = os.path.join(results_dir, f"{name}.md")
   with open(path, "w") as f:
-    f.write(text)
-  return path, text
+    f.write(text if text.endswith("\n") else text + "\n")
+  return path
+
+
+def write_markdown(results_dir, name, header_lines, tables):
+  """Header lines and tables as markdown, written by `write_results`.
+
+  Returns:
+    (path, text).
+  """
+  text = "\n".join(header_lines) + "\n\n" + "\n\n".join(t.markdown() for t in tables) + "\n"
+  return write_results(results_dir, name, text), text
 
 
 

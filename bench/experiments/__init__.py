@@ -26,7 +26,7 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
                "(--experiments mel,linear,speed)"),
     Experiment("mfcc", "script", ("mfcc_bench.py",), ("mfcc.md",),
                "MFCC inputs (40 and 80 coefficients) against librosa mfcc_to_audio"),
-    Experiment("image", "script", ("image_bench.py",), ("image.md",),
+    Experiment("image", "grid", "image", ("image.md",),
                "spectrogram pictures (PNG, JPEG) against librosa griffinlim on the decoded values"),
     Experiment("pictures", "script", ("pictures_bench.py",), ("pictures.md",),
                "diffusion-model pictures (Riffusion, audio-diffusion) through main.py against "
