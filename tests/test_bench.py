@@ -191,3 +191,43 @@ def test_parity_verdict_follows_the_stated_noise():
   assert parity.verdicts(rows(-40.0, 2.5), args, {})[0][3] == "DIFFERENT: seconds"
   # A measured run-to-run spread wider than 15% widens the seconds allowed.
   assert parity.verdicts(rows(-40.0, 2.5), args, {"mel": 0.3})[0][3] == "equal within noise"
+
+
+def test_run_grid_warms_up_alternates_scores_and_writes_the_header(clip, tmp_path):
+  """A tiny experiment (no engine): each setting scales the clip; the runner does the rest."""
+  calls = []
+
+  class Experiment:  # pylint: disable=too-few-public-methods
+    NAME = "tiny"
+    TITLE = "Tiny experiment"
+    GRID = [{"label": "half", "representation": "stft", "gain": 0.5},
+            {"label": "same", "representation": "stft", "gain": 1.0}]
+
+    @staticmethod
+    def run(clip_, setting):
+      calls.append((clip_.name, setting["label"]))
+      return {"waveform": setting["gain"] * clip_.y.astype(np.float64), "seconds": 0.25}
+
+    @staticmethod
+    def tables(context, rows):
+      table = runner.Table("rows", ["clip", "setting", "SC"], ["{}", "{}", "{:.2f}"])
+      for clip_, setting, row in rows:
+        table.add([clip_.name, setting["label"], row["sc"]])
+      return [table]
+
+  corpus = os.path.dirname(clip.path)
+  path, rows = runner.run_grid(Experiment, ["--corpus", corpus, "--results_dir", str(tmp_path),
+                                            "--max_seconds", "1"])
+  name = os.path.basename(clip.path)[:-4]
+  # Warm-up: each setting once on the first clip; then the grid (one clip: in order).
+  assert calls == [(name, "half"), (name, "same"), (name, "half"), (name, "same")]
+  by_label = {setting["label"]: row for _, setting, row in rows}
+  assert abs(by_label["half"]["sc"] - 20 * np.log10(0.5)) < 1e-6
+  assert by_label["same"]["sc"] < -100 and by_label["half"]["seconds"] == 0.25
+  text = open(path).read()
+  assert path == str(tmp_path / "tiny.md") and text.startswith("# Tiny experiment\n")
+  for piece in ("- command: `python -m bench tiny --corpus", "- commit ", "CPUs (",
+                "load average at start", "tensorflow ", "librosa ", "numpy ",
+                "cut to 1 s", "warm-up (first call of each setting"):
+    assert piece in text, piece
+  assert "| " + name + " | half | -6.02 |" in text
