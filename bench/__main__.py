@@ -6,6 +6,7 @@ Run from the repository root. `python -m bench NAME --help` lists NAME's flags
 
 import importlib
 import os
+import shlex
 import subprocess
 import sys
 
@@ -48,7 +49,8 @@ def main(argv=None):
     return 0
   script, *fixed = experiment.target
   env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-      p for p in (REPO, os.environ.get("PYTHONPATH")) if p))
+      p for p in (REPO, os.environ.get("PYTHONPATH")) if p),
+             BENCH_COMMAND=" ".join(["python -m bench", name, *map(shlex.quote, flags)]))
   return subprocess.call([sys.executable, os.path.join(HERE, script), *fixed, *flags],
                          cwd=REPO, env=env)
 

@@ -495,10 +495,15 @@ def cpu_model():
   return platform.processor() or "unknown CPU"
 
 
+def command_line():
+  """The command that ran: `python -m bench NAME ...` when run through it, else sys.argv."""
+  return os.environ.get("BENCH_COMMAND") or "python " + " ".join(sys.argv)
+
+
 def machine_lines(tf, tfspecinv, librosa):
   """Markdown header lines: command, commit, date, machine, load and library versions."""
   return [
-      f"- command: `python {' '.join(sys.argv)}`",
+      f"- command: `{command_line()}`",
       f"- commit {commit()}, {time.strftime('%Y-%m-%d %H:%M %Z')}",
       f"- {platform.platform()}, {os.cpu_count()} CPUs ({cpu_model()}), "
       f"load average at start {os.getloadavg()[0]:.2f} (timings are noisy on a shared machine)",
@@ -601,11 +606,11 @@ def versions_line():
 
 def header_lines(title, argv=None):
   """The results header: title, command, commit, date, machine, load, versions."""
-  argv = sys.argv if argv is None else argv
+  command = command_line() if argv is None else "python " + " ".join(argv)
   return [
       f"# {title}",
       "",
-      f"- command: `python {' '.join(argv)}`",
+      f"- command: `{command}`",
       f"- commit {commit()}, {time.strftime('%Y-%m-%d %H:%M %Z')}",
       f"- {platform.platform()}, {os.cpu_count()} CPUs ({cpu_model()}), "
       f"load average at start {os.getloadavg()[0]:.2f} (timings are noisy on a shared machine)",
