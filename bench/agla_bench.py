@@ -1,7 +1,7 @@
 r"""Accelerated Griffin-Lim (AGLA) against fast Griffin-Lim (FGLA): quality per iteration, cost.
 
 For every real corpus clip (the `synthetic_*` espeak clips are skipped), cut to
-`--max-seconds` (default 3 s) at 22050 Hz, the target is librosa's STFT
+`--max_seconds` (default 3 s) at 22050 Hz, the target is librosa's STFT
 magnitude (n_fft 1024, hop 256, power 1: `benchlib.mag_of`). tfspecinv's
 `phase.GriffinLim` (XLA loop, `jit_compile=True`) inverts it with
 
@@ -20,15 +20,15 @@ iterations, momentum 0.99, random start, random_state 0) runs in the same run
 as the baseline (SC, LSD, wall time).
 
 Cost: the per-iteration time of each AGLA setting over FGLA on one clip
-(`--timing-clip`, default the first real clip), XLA loop, already compiled:
-`--timing-repeats` rounds of `--timing-iterations` iterations per setting,
+(`--timing_clip`, default the first real clip), XLA loop, already compiled:
+`--timing_repeats` rounds of `--timing_iterations` iterations per setting,
 the order of the settings rotated every round; the ratio is the median of the
 per-round ratios (the machine is shared, so only the paired ratio means much).
 
 Run from the repository root (about 2 minutes on 2 cores):
 
   PYTHONPATH=. python bench/agla_bench.py
-  PYTHONPATH=. python bench/agla_bench.py --clips 'speech_*' --max-seconds 2
+  PYTHONPATH=. python bench/agla_bench.py --clips 'speech_*' --max_seconds 2
 
 Writes bench/results/agla.md (command, commit, machine, versions, tables).
 """
@@ -261,10 +261,10 @@ def main(argv=None):
                       help="comma-separated increasing iteration counts to score "
                       f"(default {','.join(map(str, COUNTS))}; {LIBROSA_ITERATIONS} is "
                       "needed for the librosa comparison)")
-  parser.add_argument("--timing-clip", default=None,
+  parser.add_argument("--timing_clip", default=None,
                       help="clip name for the cost rounds (default: the first real clip)")
-  parser.add_argument("--timing-iterations", type=int, default=100)
-  parser.add_argument("--timing-repeats", type=int, default=15)
+  parser.add_argument("--timing_iterations", type=int, default=100)
+  parser.add_argument("--timing_repeats", type=int, default=15)
   args = parser.parse_args(argv)
   counts = tuple(int(x) for x in args.iterations.split(",") if x.strip())
   if not counts or list(counts) != sorted(set(counts)) or counts[0] < 1:
@@ -278,7 +278,7 @@ def main(argv=None):
   if args.timing_clip:
     matching = [c for c in clips if c.name == args.timing_clip]
     if not matching:
-      parser.error(f"--timing-clip {args.timing_clip!r} is not among the selected real clips")
+      parser.error(f"--timing_clip {args.timing_clip!r} is not among the selected real clips")
     timing_clip = matching[0]
 
   import librosa

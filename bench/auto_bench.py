@@ -23,7 +23,7 @@ and of the mel power otherwise, PESQ-WB and STOI where they import.
 Run from the repository root:
 
   python bench/auto_bench.py                                   # ~25 min on 2 cores
-  python bench/auto_bench.py --representations stft --max-seconds 3 --clips 'speech_*'
+  python bench/auto_bench.py --representations stft --max_seconds 3 --clips 'speech_*'
 
 Writes bench/results/auto.md (command, commit, machine, versions, tables).
 """
@@ -39,7 +39,7 @@ if _HERE not in sys.path:
 
 import numpy as np  # noqa: E402
 
-import reconstruct_bench as rb  # noqa: E402
+import benchlib as rb  # noqa: E402
 
 SR, N_FFT, HOP = rb.SR, rb.N_FFT, rb.HOP
 MFCC_MELS, N_MFCC = 128, 40
@@ -172,9 +172,9 @@ def tables_for(rep, clips, results, warm):
       + {"stft": "griffinlim(n_iter=300)", "mel": "mel_to_audio (32 iterations)",
          "mfcc": "mfcc_to_audio"}[rep.name] + " at its own time.",
       f"LSD is of the {'STFT' if rep.name == 'stft' else 'mel'} power."]
-  extra = [("auto/lib", "{:.2f}", lambda c, p: rb._ratio(rb._get(p, "auto", "s"),
-                                                        rb._get(p, "librosa", "s"))),
-           ("auto/dur", "{:.2f}", lambda c, p: rb._get(p, "auto", "rtf"))]
+  extra = [("auto/lib", "{:.2f}", lambda c, p: rb.ratio(rb.metric(p, "auto", "s"),
+                                                        rb.metric(p, "librosa", "s"))),
+           ("auto/dur", "{:.2f}", lambda c, p: rb.metric(p, "auto", "rtf"))]
   tables.append(rb.metric_table(
       f"{prefix} wall seconds; auto/lib = the defaults' time over librosa's, auto/dur = over the "
       "clip's duration", clips, results, methods, "s", "{:.2f}", extra,

@@ -76,14 +76,14 @@ def table(rows, audio_seconds, count):
 
 
 def header():
-  """Command, commit, machine and versions (reconstruct_bench's header, plus Beam)."""
+  """Command, commit, machine and versions (the runner's header, plus Beam)."""
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
   import apache_beam  # pylint: disable=import-outside-toplevel
   import librosa  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  import reconstruct_bench  # pylint: disable=import-outside-toplevel
+  import benchlib  # pylint: disable=import-outside-toplevel
   import tfspecinv  # pylint: disable=import-outside-toplevel
-  return reconstruct_bench.machine_lines(tf, tfspecinv, librosa) + [
+  return benchlib.machine_lines(tf, tfspecinv, librosa) + [
       f"- apache-beam {apache_beam.__version__}"]
 
 
@@ -94,7 +94,7 @@ def main():
   parser.add_argument("--count", type=int, default=12, help="how many clips")
   parser.add_argument("--seconds", type=float, default=3.0)
   parser.add_argument("--engine_flags", default="", help="extra flags for all three runs")
-  parser.add_argument("--results-dir", default=os.path.join(_REPO, "bench", "results"))
+  parser.add_argument("--results_dir", default=os.path.join(_REPO, "bench", "results"))
   args = parser.parse_args()
   lines = header()  # Before the runs: the load average is that of the machine, not ours.
   with tempfile.TemporaryDirectory(prefix="beam-bench-") as work:
@@ -114,9 +114,8 @@ def main():
                                                                             args.count)
   text = "# Beam pipeline throughput\n\n" + "\n".join(body) + "\n"
   print(text)
-  os.makedirs(args.results_dir, exist_ok=True)
-  with open(os.path.join(args.results_dir, "beam.md"), "w") as handle:
-    handle.write(text)
+  import benchlib  # pylint: disable=import-outside-toplevel
+  benchlib.write_results(args.results_dir, "beam", text)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 r"""`--time_budget` as a command-line user meets it: each inversion in a fresh process.
 
-For every real corpus clip (`synthetic_*` skipped), cut to `--max-seconds`
+For every real corpus clip (`synthetic_*` skipped), cut to `--max_seconds`
 (default 3 s) at 22050 Hz, the input is librosa's STFT magnitude
 `np.abs(librosa.stft(y, n_fft=1024, hop_length=256))` saved as a `.npy`.
 In this process, `librosa.griffinlim(S, n_iter=300, random_state=0)` is timed

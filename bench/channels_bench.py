@@ -1,6 +1,6 @@
 """Cost and fit of a stereo round trip against a mono one, in the same run.
 
-  PYTHONPATH=. python bench/channels_bench.py [--clips=GLOB,...] [--seconds=3] [--cli-clips=2]
+  PYTHONPATH=. python bench/channels_bench.py [--clips=GLOB,...] [--seconds=3] [--cli_clips=2]
 
 Corpus clips are resampled to 48 kHz, cut to `--seconds` and made stereo: the
 right channel is a 10 ms delayed copy of the left, 6 dB quieter. Written as
@@ -13,7 +13,7 @@ with main.py's defaults (librosa mel, n_fft 2048, hop 512, 128 bands,
   against the left channel alone and the right channel alone;
 * as a user runs it, `python main.py st.wav out.wav` against
   `python main.py left.wav out.wav`, each in a fresh process (start-up
-  included), for the first `--cli-clips` clips.
+  included), for the first `--cli_clips` clips.
 
 Each output channel's fit is measured by librosa in float64 against its own
 channel's mel: spectral convergence, dB. Writes bench/results/channels.md.
@@ -164,7 +164,7 @@ def main():
   benchlib.add_corpus_arguments(parser)
   parser.set_defaults(clips=DEFAULT_CLIPS)
   parser.add_argument("--seconds", type=float, default=3.0)
-  parser.add_argument("--cli-clips", type=int, default=2,
+  parser.add_argument("--cli_clips", type=int, default=2,
                       help="how many of the clips also run as fresh main.py processes")
   args = parser.parse_args()
   _, clips = benchlib.select_paths(parser, args)
@@ -183,9 +183,7 @@ def main():
   body += [""] + [f"NOTE: {n}" for n in benchlib.NOTES]
   text = "\n".join(body).rstrip() + "\n"
   print(text)
-  os.makedirs(args.results_dir, exist_ok=True)
-  with open(os.path.join(args.results_dir, "channels.md"), "w") as handle:
-    handle.write(text)
+  benchlib.write_results(args.results_dir, "channels", text)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ if _HERE not in sys.path:
 
 import numpy as np  # noqa: E402
 
-import reconstruct_bench as rb  # noqa: E402
+import benchlib as rb  # noqa: E402
 
 _REPO = os.path.dirname(_HERE)
 DEFAULT_PICTURE_CLIP = "speech_female_ljspeech_LJ001-0004"
@@ -151,8 +151,8 @@ def plot_quality_time(path, series, defaults):
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   rb.add_corpus_arguments(parser)
-  parser.add_argument("--picture-clip", default=DEFAULT_PICTURE_CLIP)
-  parser.add_argument("--docs-dir", default=os.path.join(_REPO, "docs"))
+  parser.add_argument("--picture_clip", default=DEFAULT_PICTURE_CLIP)
+  parser.add_argument("--docs_dir", default=os.path.join(_REPO, "docs"))
   parser.set_defaults(max_seconds=3.0)
   args = parser.parse_args(argv)
   clips = [c for c in rb.load_clips(parser, args) if not c.synthetic]

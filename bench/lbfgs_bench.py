@@ -9,7 +9,7 @@ worktree of --baseline, default the commit before the L-BFGS work):
           evaluations per iteration, and the XLA Griffin-Lim iteration on the
           same clip's magnitudes, so the ratio is machine-independent.
   corpus  The default `reconstruct(mel, config)` on every real corpus clip
-          (cut to --max-seconds): wall time over the clip's duration (warm:
+          (cut to --max_seconds): wall time over the clip's duration (warm:
           one untimed call on the same clip first), mel SC, LSD, PESQ-WB
           (scored here, in float64, as in reconstruct_bench.py), and
           evaluations per iteration.
@@ -21,7 +21,7 @@ worktree of --baseline, default the commit before the L-BFGS work):
           NNLS, Griffin-Lim, the first L-BFGS chunk with its tracing and
           compilation, the rest).
 
-  PYTHONPATH=. python bench/lbfgs_bench.py --max-seconds 3     # about 10 minutes
+  PYTHONPATH=. python bench/lbfgs_bench.py --max_seconds 3     # about 10 minutes
 
 Writes bench/results/lbfgs.md.
 """

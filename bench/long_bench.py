@@ -12,11 +12,11 @@ GPU is present).
 Memory: 1, 10 and 60 minutes of mel frames (the corpus's real clips joined and repeated),
 saved as .npy, memory-mapped and inverted by `longform.reconstruct_long` into a wav file, each
 in a fresh process whose peak resident memory (VmHWM) is read from /proc. The same for
-`reconstruct` in one piece (up to --one-piece-max-minutes) shows what the blocks save.
-Reduced iterations (--long-gl-iters, --long-lbfgs-iters) keep the hour affordable on a CPU.
+`reconstruct` in one piece (up to --one_piece_max_minutes) shows what the blocks save.
+Reduced iterations (--long_gl_iters, --long_lbfgs_iters) keep the hour affordable on a CPU.
 
   PYTHONPATH=. python bench/long_bench.py                       # both, ~30 min on 2 CPU cores
-  PYTHONPATH=. python bench/long_bench.py --experiments throughput --batch-sizes 1,8,64
+  PYTHONPATH=. python bench/long_bench.py --experiments throughput --batch_sizes 1,8,64
   PYTHONPATH=. python bench/long_bench.py --experiments memory --minutes 1,10
   PYTHONPATH=. python bench/long_bench.py --experiments joins
 
@@ -44,7 +44,7 @@ if HERE not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from reconstruct_bench import add_corpus_arguments, machine_lines  # noqa: E402
+from benchlib import add_corpus_arguments, machine_lines, write_results  # noqa: E402
 
 SR, N_FFT, HOP, N_MELS, FMAX = 22050, 1024, 256, 80, 8000.0
 CLIP_SECONDS = 10.0
@@ -218,11 +218,11 @@ def experiment_memory(args):
   runs += [(m, "one piece") for m in args.minutes if m <= args.one_piece_max_minutes]
   rows = []
   for minutes, mode in runs:
-    command = [sys.executable, os.path.abspath(__file__), "--child-memory",
-               f"--minutes-one={minutes}", f"--mode={'blocks' if mode == 'blocks' else 'whole'}",
-               f"--corpus={args.corpus}", f"--long-gl-iters={args.long_gl_iters}",
-               f"--long-lbfgs-iters={args.long_lbfgs_iters}",
-               f"--long-nnls-iters={args.long_nnls_iters}"]
+    command = [sys.executable, os.path.abspath(__file__), "--child_memory",
+               f"--minutes_one={minutes}", f"--mode={'blocks' if mode == 'blocks' else 'whole'}",
+               f"--corpus={args.corpus}", f"--long_gl_iters={args.long_gl_iters}",
+               f"--long_lbfgs_iters={args.long_lbfgs_iters}",
+               f"--long_nnls_iters={args.long_nnls_iters}"]
     process = subprocess.run(command, capture_output=True, text=True)
     lines = [l for l in process.stdout.splitlines() if l.startswith("{")]
     if process.returncode != 0 or not lines:
@@ -309,21 +309,21 @@ def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   add_corpus_arguments(parser)
   parser.add_argument("--experiments", default="throughput,memory,joins")
-  parser.add_argument("--batch-sizes", type=_numbers, default=[1, 2, 4, 8, 16],
+  parser.add_argument("--batch_sizes", type=_numbers, default=[1, 2, 4, 8, 16],
                       help="batch sizes for GL 100 (e.g. 1,8,64 on a GPU)")
-  parser.add_argument("--full-batch-sizes", type=_numbers, default=[1, 4],
+  parser.add_argument("--full_batch_sizes", type=_numbers, default=[1, 4],
                       help="batch sizes for the default engine")
   parser.add_argument("--devices", type=int, default=1, help="MirroredStrategy replicas")
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--minutes", type=lambda t: _numbers(t, float), default=[1.0, 10.0, 60.0])
-  parser.add_argument("--one-piece-max-minutes", type=float, default=10.0)
-  parser.add_argument("--long-gl-iters", type=int, default=16)
-  parser.add_argument("--long-lbfgs-iters", type=int, default=10)
-  parser.add_argument("--long-nnls-iters", type=int, default=50)
-  parser.add_argument("--joins-seconds", type=float, default=60.0)
-  parser.add_argument("--joins-block-frames", type=int, default=128)
-  parser.add_argument("--child-memory", action="store_true", help=argparse.SUPPRESS)
-  parser.add_argument("--minutes-one", type=float, help=argparse.SUPPRESS)
+  parser.add_argument("--one_piece_max_minutes", type=float, default=10.0)
+  parser.add_argument("--long_gl_iters", type=int, default=16)
+  parser.add_argument("--long_lbfgs_iters", type=int, default=10)
+  parser.add_argument("--long_nnls_iters", type=int, default=50)
+  parser.add_argument("--joins_seconds", type=float, default=60.0)
+  parser.add_argument("--joins_block_frames", type=int, default=128)
+  parser.add_argument("--child_memory", action="store_true", help=argparse.SUPPRESS)
+  parser.add_argument("--minutes_one", type=float, help=argparse.SUPPRESS)
   parser.add_argument("--mode", default="blocks", help=argparse.SUPPRESS)
   args = parser.parse_args(argv)
   if args.child_memory:
@@ -341,10 +341,7 @@ def main(argv=None):
     lines += experiment_joins(args, _real_clips(args.corpus)) + [""]
   text = "\n".join(lines)
   print("\n" + text)
-  os.makedirs(args.results_dir, exist_ok=True)
-  path = os.path.join(args.results_dir, "long_bench.md")
-  with open(path, "w") as f:
-    f.write(text + "\n")
+  path = write_results(args.results_dir, "long_bench", text)
   print(f"written to {path}")
 
 

@@ -2,7 +2,7 @@
 """Benchmark tfspecinv MFCC inversion against librosa's mfcc_to_audio on the shared corpus.
 
 For each clip of the corpus (loaded with `librosa.load(sr=22050)`) and each
-K in --n-mfcc (default 40 and 80 coefficients of 128 mel bands):
+K in --n_mfcc (default 40 and 80 coefficients of 128 mel bands):
 
   M = librosa.feature.melspectrogram(y=y, sr=22050, n_fft=1024, hop_length=256, n_mels=128)
   C = librosa.feature.mfcc(S=librosa.power_to_db(M), n_mfcc=K)
@@ -33,7 +33,7 @@ engine's medians beat librosa's on MFCC SC, mel SC and PESQ.
 Run from the repository root:
 
   PYTHONPATH=. python bench/mfcc_bench.py
-  PYTHONPATH=. python bench/mfcc_bench.py --clips 'speech_*' --n-mfcc 40 --max-seconds 3
+  PYTHONPATH=. python bench/mfcc_bench.py --clips 'speech_*' --n_mfcc 40 --max_seconds 3
 
 Tables are printed as aligned text; the markdown goes to bench/results/mfcc.md
 and is printed again at the end.
@@ -59,7 +59,7 @@ import numpy as np  # noqa: E402
 
 # Shared helpers (Clip loading, PESQ/STOI, tables, notes, markdown); importing it
 # runs nothing but optional `pesq`/`pystoi` imports.
-import reconstruct_bench as rb  # noqa: E402
+import benchlib as rb  # noqa: E402
 
 SR = rb.SR  # 22050
 N_FFT = 1024
@@ -150,29 +150,29 @@ def tables_for_k(k, clips, results, warm):
   tables = [
       rb.metric_table(f"{prefix} MFCC spectral convergence, dB (lower is better)", clips,
                       results, METHODS, "mfcc_sc", "{:.2f}",
-                      [("eng-lib", "{:+.2f}", lambda c, p: rb._get(p, "engine", "mfcc_sc") -
-                        rb._get(p, "librosa", "mfcc_sc"))]),
+                      [("eng-lib", "{:+.2f}", lambda c, p: rb.metric(p, "engine", "mfcc_sc") -
+                        rb.metric(p, "librosa", "mfcc_sc"))]),
       rb.metric_table(f"{prefix} mel spectral convergence (128-band power), dB "
                       "(lower is better)", clips, results, METHODS, "mel_sc", "{:.2f}",
-                      [("eng-lib", "{:+.2f}", lambda c, p: rb._get(p, "engine", "mel_sc") -
-                        rb._get(p, "librosa", "mel_sc")),
+                      [("eng-lib", "{:+.2f}", lambda c, p: rb.metric(p, "engine", "mel_sc") -
+                        rb.metric(p, "librosa", "mel_sc")),
                        ("mfcc_to_mel", "{:.2f}",
-                        lambda c, p: rb._get(p, "librosa", "implied_mel_sc"))],
+                        lambda c, p: rb.metric(p, "librosa", "implied_mel_sc"))],
                       notes=["mfcc_to_mel: SC of librosa.feature.inverse.mfcc_to_mel(C) vs M, "
                              "the smooth mel C describes (a reference for the information the "
                              "truncation to K coefficients loses, not a bound)"]),
   ]
-  if rb._pesq is not None:
+  if rb.pesq_fn is not None:
     tables.append(rb.metric_table(
         f"{prefix} PESQ-WB (16 kHz; higher is better)", clips, results, METHODS, "pesq",
-        "{:.2f}", [("eng-lib", "{:+.2f}", lambda c, p: rb._get(p, "engine", "pesq") -
-                    rb._get(p, "librosa", "pesq"))],
+        "{:.2f}", [("eng-lib", "{:+.2f}", lambda c, p: rb.metric(p, "engine", "pesq") -
+                    rb.metric(p, "librosa", "pesq"))],
         notes=["PESQ is a speech measure: read the music and environmental rows with care"]))
-  if rb._stoi is not None:
+  if rb.stoi_fn is not None:
     tables.append(rb.metric_table(
         f"{prefix} STOI (higher is better)", clips, results, METHODS, "stoi", "{:.3f}",
-        [("eng-lib", "{:+.3f}", lambda c, p: rb._get(p, "engine", "stoi") -
-          rb._get(p, "librosa", "stoi"))]))
+        [("eng-lib", "{:+.3f}", lambda c, p: rb.metric(p, "engine", "stoi") -
+          rb.metric(p, "librosa", "stoi"))]))
   diffs = [abs(per["engine"]["self_sc"] - per["engine"]["mfcc_sc"])
            for per in results.values() if "engine" in per and np.isfinite(
                per["engine"].get("self_sc", np.nan))]
@@ -186,9 +186,9 @@ def tables_for_k(k, clips, results, warm):
   tables.append(rb.metric_table(
       f"{prefix} wall seconds; eng/dur = engine time / clip duration; eng/lib = engine / "
       "librosa time", clips, results, METHODS, "s", "{:.2f}",
-      [("eng/dur", "{:.2f}", lambda c, p: rb._get(p, "engine", "rtf")),
-       ("eng/lib", "{:.2f}", lambda c, p: rb._ratio(rb._get(p, "engine", "s"),
-                                                    rb._get(p, "librosa", "s")))],
+      [("eng/dur", "{:.2f}", lambda c, p: rb.metric(p, "engine", "rtf")),
+       ("eng/lib", "{:.2f}", lambda c, p: rb.ratio(rb.metric(p, "engine", "s"),
+                                                    rb.metric(p, "librosa", "s")))],
       notes=time_notes))
   work = rb.Table(f"{prefix} work done by the engine",
                   ["clip", "stop", "domain", "GL it", "L-BFGS it", "evals", "prepare s",
@@ -219,8 +219,8 @@ METRICS = [("mfcc_sc", "MFCC SC dB", "lower", "{:.2f}", True),
 
 
 def summary_and_verdicts(ks, clips, all_results):
-  metrics = [m for m in METRICS if not (m[0] == "pesq" and rb._pesq is None) and
-             not (m[0] == "stoi" and rb._stoi is None)]
+  metrics = [m for m in METRICS if not (m[0] == "pesq" and rb.pesq_fn is None) and
+             not (m[0] == "stoi" and rb.stoi_fn is None)]
   table = rb.Table("Medians per K and method (real clips; all clips incl. synthetic)",
                    ["K / method / clips"] + [m[1] for m in metrics],
                    ["{}"] + [m[3] for m in metrics])
@@ -257,7 +257,7 @@ def summary_and_verdicts(ks, clips, all_results):
       overall = overall and all(wins)
       parts.append(f"{header} {'better' if all(wins) else 'NOT better'} "
                    f"(eng vs lib: {'; '.join(sub)})")
-    if rb._pesq is None:
+    if rb.pesq_fn is None:
       overall = False
       parts.append("PESQ n/a (pesq not importable)")
     verdicts.append(f"K={k}: engine median beats librosa on MFCC SC, mel SC and PESQ "
@@ -314,16 +314,16 @@ def run_k(tfspecinv, k, clips, mels):
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   rb.add_corpus_arguments(parser)
-  parser.add_argument("--n-mfcc", default="40,80",
+  parser.add_argument("--n_mfcc", default="40,80",
                       help="comma-separated MFCC counts (of 128 mels), default 40,80")
   args = parser.parse_args(argv)
 
   try:
     ks = [int(k) for k in args.n_mfcc.split(",") if k.strip()]
   except ValueError:
-    parser.error(f"--n-mfcc {args.n_mfcc!r}: give comma-separated integers, e.g. 40,80")
+    parser.error(f"--n_mfcc {args.n_mfcc!r}: give comma-separated integers, e.g. 40,80")
   if not ks or any(not 1 <= k <= N_MELS for k in ks):
-    parser.error(f"--n-mfcc {args.n_mfcc!r}: each value must be between 1 and {N_MELS}")
+    parser.error(f"--n_mfcc {args.n_mfcc!r}: each value must be between 1 and {N_MELS}")
 
   paths = sorted(glob.glob(os.path.join(args.corpus, "*.wav")))
   if not paths:
@@ -357,10 +357,10 @@ def main(argv=None):
       "- inputs M and C are computed in float64 from the float32 samples of librosa.load; "
       "outputs are scored by the same librosa calls",
   ]
-  if rb._pesq is None:
-    note(f"pesq not importable ({rb._PESQ_ERROR}); PESQ skipped")
-  if rb._stoi is None:
-    note(f"pystoi not importable ({rb._STOI_ERROR}); STOI skipped")
+  if rb.pesq_fn is None:
+    note(f"pesq not importable ({rb.PESQ_ERROR}); PESQ skipped")
+  if rb.stoi_fn is None:
+    note(f"pystoi not importable ({rb.STOI_ERROR}); STOI skipped")
   print("\n".join(header), flush=True)
   print(f"import tfspecinv (incl. TensorFlow): {import_s:.2f} s", flush=True)
 

@@ -75,10 +75,15 @@ def test_id(classname, name):
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--junit", required=True)
-  parser.add_argument("--list-failed", action="store_true",
+  parser.add_argument("--list_failed", action="store_true",
                       help="print the failing tests' ids, one a line, and stop")
-  parser.add_argument("--rerun-junit", default=None,
+  parser.add_argument("--rerun_junit", default=None,
                       help="JUnit XML of the failing tests run again (absent: none ran)")
+  # .ci/nightly's spellings, still accepted (not listed by --help).
+  parser.add_argument("--list-failed", dest="list_failed", action="store_true",
+                      help=argparse.SUPPRESS)
+  parser.add_argument("--rerun-junit", dest="rerun_junit", default=argparse.SUPPRESS,
+                      help=argparse.SUPPRESS)
   parser.add_argument("--status", type=int, default=None, help="pytest's exit status")
   parser.add_argument("--args", default="", help="the pytest arguments .ci/nightly ran")
   parser.add_argument("--note", action="append", default=[],

@@ -178,9 +178,7 @@ def main():
         f"{v:.3f}" if i in (0, 3) else f"{v:.2f}" for i, v in enumerate(medians)) + " |")
     lines.append(f"\nminimum tfspecinv STOI: {min(r[1] for r in rows):.3f}")
   text = "\n".join(lines) + "\n"
-  os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-  with open(os.path.join(HERE, "results", "pictures.md"), "w") as handle:
-    handle.write(text)
+  benchlib.write_results(os.path.join(HERE, "results"), "pictures", text)
   print(text)
 
 

@@ -47,13 +47,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-# The shared pieces, re-exported: the other bench scripts use them as `rb.NAME`.
-from benchlib import (  # noqa: E402,F401  pylint: disable=unused-import
-    Clip, FMAX, HOP, LSD_FLOOR, NOTES, N_FFT, N_MELS, SHORT_SECONDS, SR, Table, _PESQ_ERROR,
-    _STOI_ERROR, _commit, _cpu_model, _get, _pesq, _ratio, _stoi, add_corpus_arguments,
-    checked_waveform, emit, engine_call, engine_extra, load_clips, lsd_db, machine_lines, mag_of,
-    mel_of, metric_table, note, perceptual, quality_tables, run_safely, sc_db, score, select_paths,
-    self_check_note, timed, work_table, write_markdown,
+from benchlib import (  # noqa: E402
+    Clip, FMAX, HOP, LSD_FLOOR, NOTES, N_FFT, N_MELS, PESQ_ERROR, SHORT_SECONDS, SR, STOI_ERROR,
+    Table, add_corpus_arguments, emit, engine_call, engine_extra, lsd_db, machine_lines, mag_of,
+    mel_of, metric, metric_table, note, pesq_fn, quality_tables, ratio, run_safely, sc_db, score,
+    select_paths, self_check_note, stoi_fn, timed, work_table, write_markdown,
 )
 
 
@@ -132,10 +130,10 @@ def experiment_mel(tfspecinv, clips, env):
   tables = quality_tables("A. Mel (80 Slaney bands, fmax 8 kHz, power 2):", clips, results,
                           MEL_METHODS, "mel power spectrogram")
   tables[0].notes += notes
-  extra = [(f"{m}/dur", "{:.2f}", (lambda m: lambda c, p: _get(p, m, "rtf"))(m))
+  extra = [(f"{m}/dur", "{:.2f}", (lambda m: lambda c, p: metric(p, m, "rtf"))(m))
            for h, m in MEL_METHODS[1:]]
   extra += [(f"{m}/lib", "{:.2f}",
-             (lambda m: lambda c, p: _ratio(_get(p, m, "s"), _get(p, "librosa", "s")))(m))
+             (lambda m: lambda c, p: ratio(metric(p, m, "s"), metric(p, "librosa", "s")))(m))
             for h, m in MEL_METHODS[1:]]
   tables.append(metric_table(
       "A. Mel: wall seconds; X/dur = engine time / clip duration; X/lib = engine / librosa time",
@@ -234,7 +232,7 @@ def experiment_linear(tfspecinv, clips, env, gl_iters=2000, lbfgs_iters=2000, n_
       "lbfgs_iters=100000; 'eng GL random': method='griffin_lim', init='random', "
       "gl_iters=100000; all with time_budget = librosa's seconds"]
   extra = [(f"{m}/lib", "{:.2f}",
-            (lambda m: lambda c, p: _ratio(_get(p, m, "s"), _get(p, "librosa", "s")))(m))
+            (lambda m: lambda c, p: ratio(metric(p, m, "s"), metric(p, "librosa", "s")))(m))
            for h, m in LIN_METHODS[1:]]
   tables.append(metric_table(
       "B. Linear: wall seconds (librosa's = the engine's time_budget); X/lib = engine / librosa",
@@ -344,15 +342,15 @@ def experiment_speed(tfspecinv, clip, env, repeats=3):
   for label, per_eval in pure:
     t.add([f"{label}, per evaluation", per_eval * 1e3, np.nan])
     t.add(["  ratio evaluation / tfspecinv GL iteration (TF executor)", np.nan,
-           _ratio(per_eval, tf_it)], kind="median")
+           ratio(per_eval, tf_it)], kind="median")
     t.add(["  ratio evaluation / tfspecinv GL iteration (XLA loop)", np.nan,
-           _ratio(per_eval, xla_it)], kind="median")
+           ratio(per_eval, xla_it)], kind="median")
   for label, per_eval, per_iter, evals, iters in rows:
     t.add([f"{label}: per f+g evaluation", per_eval * 1e3, np.nan])
     t.add([f"  per L-BFGS iteration ({iters} it, {evals} evals)", per_iter * 1e3, np.nan])
     t.add(["  ratio evaluation / tfspecinv GL iteration (TF executor)", np.nan,
-           _ratio(per_eval, tf_it)], kind="median")
-    t.add(["  ratio evaluation / librosa GL iteration", np.nan, _ratio(per_eval, lib_it)],
+           ratio(per_eval, tf_it)], kind="median")
+    t.add(["  ratio evaluation / librosa GL iteration", np.nan, ratio(per_eval, lib_it)],
           kind="median")
   t.notes.append(f"GL per iteration = (t(100 it) - t(10 it)) / 90, median of {len(rounds)} "
                  "interleaved rounds (librosa, tfspecinv TF executor, tfspecinv XLA in each); "
@@ -377,11 +375,11 @@ def main(argv=None):
   add_corpus_arguments(parser)
   parser.add_argument("--experiments", default="mel,linear,speed",
                       help="comma-separated subset of mel,linear,speed")
-  parser.add_argument("--gl-iters", type=int, default=2000,
+  parser.add_argument("--gl_iters", type=int, default=2000,
                       help="B: gl_iters of the 'eng lbfgs pghi' run")
-  parser.add_argument("--lbfgs-iters", type=int, default=2000,
+  parser.add_argument("--lbfgs_iters", type=int, default=2000,
                       help="B: lbfgs_iters of the 'eng lbfgs pghi' run")
-  parser.add_argument("--librosa-iters", type=int, default=300, help="B: librosa n_iter")
+  parser.add_argument("--librosa_iters", type=int, default=300, help="B: librosa n_iter")
   args = parser.parse_args(argv)
 
   experiments = [e.strip() for e in args.experiments.split(",") if e.strip()]
@@ -409,10 +407,10 @@ def main(argv=None):
       f"clips truncated to {args.max_seconds} s" if args.max_seconds else
       f"- corpus {args.corpus}; {SR} Hz, n_fft {N_FFT}, hop {HOP}; inputs made by librosa",
   ]
-  if _pesq is None:
-    note(f"pesq not importable ({_PESQ_ERROR}); PESQ columns skipped")
-  if _stoi is None:
-    note(f"pystoi not importable ({_STOI_ERROR}); STOI columns skipped")
+  if pesq_fn is None:
+    note(f"pesq not importable ({PESQ_ERROR}); PESQ columns skipped")
+  if stoi_fn is None:
+    note(f"pystoi not importable ({STOI_ERROR}); STOI columns skipped")
   print("\n".join(header), flush=True)
   print(f"import tfspecinv: {import_s:.2f} s", flush=True)
 

@@ -1,6 +1,6 @@
 r"""Griffin-Lim's starting phase on linear magnitudes: which start, and the combined one.
 
-For every real corpus clip (`synthetic_*` skipped), cut to `--max-seconds`
+For every real corpus clip (`synthetic_*` skipped), cut to `--max_seconds`
 (default 3 s) at 22050 Hz, the target is librosa's STFT magnitude (n_fft 1024,
 hop 256, power 1: `benchlib.mag_of`). `tfspecinv.reconstruct(...,
 method='griffin_lim')` runs from each start

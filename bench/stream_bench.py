@@ -8,7 +8,7 @@ One frame per push unless stated. Writes bench/results/stream.md:
   - a latency / quality / compute curve over look-ahead, iterations per frame and momentum;
   - chunking (1, 7, 64 frames per push) and the throughput of 16 streams batched.
 
-  PYTHONPATH=. python bench/stream_bench.py --max-seconds 3
+  PYTHONPATH=. python bench/stream_bench.py --max_seconds 3
 """
 
 import argparse
