@@ -283,3 +283,20 @@ def test_a_user_function_is_keyed_by_identity():
   for _ in range(5):
     store.get_or_create(cache.key(SMALL, forward_fn=cache.Identity(make())), object)
   assert len(store) == 2
+
+
+def test_engine_runners_key_a_forward_fn_by_identity_and_stay_bounded():
+  """Engine runners and block solvers use the bounded cache; a forward_fn is keyed by identity."""
+  from tfspecinv import longform, pipeline  # pylint: disable=import-outside-toplevel
+  for function in (pipeline.engine_for, longform._solver):  # pylint: disable=protected-access
+    assert function.cache.maxsize == cache.DEFAULT_MAXSIZE
+  assert pipeline.engine_for(SMALL, np.float32) is pipeline.engine_for(SMALL)
+  assert pipeline.engine_for(SMALL).dtype == tf.float32
+  engine = pipeline.Engine(SMALL)
+  forward = lambda x: tf.abs(tf.signal.stft(x, 64, 16))
+  first = engine.waveform_runner("mixed", 0.5, forward)
+  assert engine.waveform_runner("mixed", 0.5, forward) is first
+  for _ in range(cache.DEFAULT_MAXSIZE):  # A new lambda per call: a new entry each time,
+    engine.waveform_runner("mixed", 0.5, lambda x: tf.abs(tf.signal.stft(x, 64, 16)))
+  assert len(engine._runners) == cache.DEFAULT_MAXSIZE  # pylint: disable=protected-access
+  assert engine.waveform_runner("mixed", 0.5, forward) is not first  # and the bound holds.

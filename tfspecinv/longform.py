@@ -36,6 +36,7 @@ import typing
 import numpy as np
 import tensorflow as tf
 
+from tfspecinv import cache
 from tfspecinv import emphasis
 from tfspecinv import optimize
 from tfspecinv import phase as gl_lib
@@ -166,14 +167,10 @@ class _BlockSolver:
             tf.reduce_sum(tf.square(goal), axis=-1))
 
 
-_SOLVERS = {}
-
-
+@cache.cached()
 def _solver(config, dtype, domain, compression):
-  key = (config, dtype, domain, compression)
-  if key not in _SOLVERS:
-    _SOLVERS[key] = _BlockSolver(config, dtype, domain, compression)
-  return _SOLVERS[key]
+  """The shared `_BlockSolver` for a config, dtype and loss (bounded LRU, `tfspecinv.cache`)."""
+  return _BlockSolver(config, dtype, domain, compression)
 
 
 def _frames_slice(spectrogram, config, first, end):

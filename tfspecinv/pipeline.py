@@ -26,13 +26,13 @@ SavedModels, `tf.data`, XLA).
 
 import collections
 import dataclasses
-import functools
 import time
 from typing import Callable, Optional
 
 import numpy as np
 import tensorflow as tf
 
+from tfspecinv import cache
 from tfspecinv import phase as gl_lib
 from tfspecinv import losses
 from tfspecinv import optimize
@@ -222,7 +222,7 @@ class Engine:
     self.dtype = dtype
     self.griffin_lim = gl_lib.GriffinLim(config)
     self.griffin_lim_xla = gl_lib.GriffinLim(config, jit_compile=True)
-    self._runners = {}
+    self._runners = cache.BoundedCache(name="Engine runners")
     spec3 = tf.TensorSpec([None, None, None], dtype)
     self.linear_magnitude = tf.function(self._linear_magnitude,
                                         input_signature=[spec3, tf.TensorSpec([], tf.int32)],
@@ -255,8 +255,7 @@ class Engine:
     the runner takes the bucketed loss: extra `length` and `num_frames`
     arguments after the target and reference.
     """
-    key = ("waveform", domain, compression, forward_fn, jit_compile)
-    if key not in self._runners:
+    def build():
       problem = optimize.WaveformProblem(self.config, domain, compression, forward_fn)
       specs = [tf.TensorSpec([None, None, None], self.dtype),
                tf.TensorSpec([None, 1, 1], self.dtype)]
@@ -267,18 +266,24 @@ class Engine:
       runner = optimize.LbfgsRunner(loss, specs, self.dtype, jit_compile,
                                     jit_objective=_JIT_OBJECTIVE and forward_fn is None,
                                     num_correction_pairs=optimize.correction_pairs(domain))
-      self._runners[key] = (problem, runner)
-    return self._runners[key]
+      return problem, runner
+
+    # A custom forward_fn is keyed on the function object (`cache.Identity`); a new
+    # lambda per call builds (and traces) a new runner, and the bound drops old ones.
+    return self._runners.get_or_create(cache.key(
+        None, None, self.dtype, kind="waveform", domain=domain, compression=compression,
+        forward_fn=cache.Identity(forward_fn), jit_compile=jit_compile), build)
 
   def joint_runner(self, weight, compression, jit_compile=False):
-    key = ("joint", weight, compression, jit_compile)
-    if key not in self._runners:
+    def build():
       problem = optimize.JointStftProblem(self.config, weight, compression)
       specs = [tf.TensorSpec([None, None, None], self.dtype),
                tf.TensorSpec([None, 1, 1], self.dtype), tf.TensorSpec([], tf.int32)]
-      runner = optimize.LbfgsRunner(problem.loss, specs, self.dtype, jit_compile)
-      self._runners[key] = (problem, runner)
-    return self._runners[key]
+      return problem, optimize.LbfgsRunner(problem.loss, specs, self.dtype, jit_compile)
+
+    return self._runners.get_or_create(cache.key(
+        None, None, self.dtype, kind="joint", weight=weight, compression=compression,
+        jit_compile=jit_compile), build)
 
 
 # `linear_magnitude` lives with the other stages (`stages.linear_magnitude`).
@@ -346,10 +351,10 @@ def reconstruct_graph(values, config, gl_iters=None, lbfgs_iters=None, nnls_iter
   return stages.finish(results.position, prepared, normalised).waveform
 
 
-@functools.lru_cache(maxsize=8)
+@cache.cached()
 def engine_for(config, dtype=tf.float32):
-  """The shared `Engine` for a config and dtype (built once per process)."""
-  return Engine(config, dtype)
+  """The shared `Engine` for a config and dtype (a bounded LRU cache, `tfspecinv.cache`)."""
+  return Engine(config, tf.as_dtype(dtype))
 
 
 # ---------------------------------------------------------------- inputs
