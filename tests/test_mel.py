@@ -278,8 +278,8 @@ UNDETERMINED_CASES = [
                  "slaney", id="tensorflowtts-fmin80"),
     pytest.param(dict(sample_rate=16000, n_fft=800, n_mels=80, fmin=55.0, fmax=7600.0),
                  "slaney", id="rtvc-fmin55"),
-    pytest.param(dict(sample_rate=22050, n_fft=2048, n_mels=128, fmin=0.0, fmax=None),
-                 "slaney", id="librosa-default-fmin0"),
+    pytest.param(dict(sample_rate=44100, n_fft=4096, n_mels=96, fmin=30.0, fmax=16000.0),
+                 "htk", id="htk-fmin30"),
     pytest.param(dict(sample_rate=16000, n_fft=512, n_mels=40, fmin=300.0, fmax=7000.0),
                  "htk", id="htk-fmin300"),
 ]
@@ -310,9 +310,9 @@ def test_undetermined_bin_weights_tensorflowtts_edge():
   assert not got[5:].any()
 
 
-def test_undetermined_bin_weights_empty_filterbank_is_zero():
-  cfg = SpectrogramConfig.librosa(representation="mel", n_fft=64, n_mels=40, sample_rate=8000)
-  with pytest.warns(UserWarning):
-    basis = librosa.filters.mel(sr=8000, n_fft=64, n_mels=40)
-  got = mel_lib.undetermined_bin_weights(cfg)
-  np.testing.assert_allclose(got, _undetermined_reference(basis), atol=1e-12)
+@pytest.mark.parametrize("convention", ["librosa", "hifigan", "coqui", "whisper", "vocos"])
+def test_undetermined_bin_weights_off_when_the_lowest_band_reaches_dc(convention):
+  overrides = dict(representation="mel") if convention == "librosa" else {}
+  cfg = ts.conventions.get(convention)(**overrides)
+  assert cfg.fmin == 0
+  assert not mel_lib.undetermined_bin_weights(cfg).any()
