@@ -319,3 +319,22 @@ def test_undetermined_bins_penalty_only_in_the_mixed_domain(domain):
       is None
   stft = tfspecinv.SpectrogramConfig.librosa(n_fft=512)
   assert optimize.WaveformProblem(stft, "mixed").undetermined is None
+
+
+def test_undetermined_bins_penalty_ignores_bucket_padding():
+  """RTVC (fmin 55, zero-padded frames) is bucketable: padded frames add nothing to the term."""
+  config = tfspecinv.conventions.rtvc(preemphasize=False)
+  problem = optimize.WaveformProblem(config, "mixed")
+  assert problem.undetermined is not None and problem.bucketable
+  rng = np.random.default_rng(1)
+  t = np.arange(3000) / config.sample_rate
+  x = np.sin(2 * np.pi * 30.0 * t)[None] + 0.1 * rng.standard_normal((1, t.size))
+  frames = config.num_frames(t.size)
+  target = rng.uniform(0.1, 1.0, (1, frames, config.n_mels))
+  reference = tf.ones([1, 1, 1], tf.float64)
+  want = problem.loss(tf.constant(x), tf.constant(target), reference).numpy()
+  padded_x = np.pad(x, [(0, 0), (0, 1000)], constant_values=0.5)
+  padded_target = np.pad(target, [(0, 0), (0, 7), (0, 0)], constant_values=2.0)
+  got = problem.bucketed_loss(tf.constant(padded_x), tf.constant(padded_target), reference,
+                              tf.constant(t.size), tf.constant(frames)).numpy()
+  np.testing.assert_allclose(got, want, rtol=1e-9)
