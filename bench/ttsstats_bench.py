@@ -250,6 +250,11 @@ def main():
             "filters at 80 Hz; bins below ~115 Hz are seen only by the first filter's rising "
             "edge, so a low voice's fundamental is barely constrained; the same features made "
             "with fmin 0 show what that edge costs",
+            "- the engine's default L-BFGS loss keeps the bins below the lowest band near silent "
+            "unless the bands need them (`mel.undetermined_bin_weights`, "
+            "`optimize.UNDETERMINED_WEIGHT`; on and off per preset in lowband.md); before it, "
+            "this table read median PESQ-WB 3.05 (worst 2.29) for tensorflowtts --stats, "
+            "feature SC -38.02 dB (commit a3080ff)",
             *(f"- main.py printed: `{line}`" for line in sorted(took_lines))]
   text = "\n".join(header) + "\n\n" + "\n".join(summary) + "\n\n" + "\n".join(lines) + "\n"
   os.makedirs(args.results_dir, exist_ok=True)

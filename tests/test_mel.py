@@ -254,3 +254,65 @@ def test_mel_to_linear_batch_and_layout(speech, rel_err):
   assert rel_err(np.swapaxes(fb.numpy(), -1, -2), both) <= 1e-12
   with pytest.raises(SpecInvError, match="mel bands"):
     ts.mel_to_linear_nnls(mel[:10], cfg)
+
+
+# ------------------------------------------------- bins below the lowest band
+def _undetermined_reference(basis):
+  """float64 NumPy reference of `undetermined_bin_weights` from a librosa filterbank `[mels, bins]`.
+
+  Written from the definition: below the peak bin of the lowest non-empty band, the
+  band's peak weight times one minus the bin's coverage (column sum) relative to the peak
+  bin's coverage, floored at 0; zero from the peak on.
+  """
+  lowest = next(row for row in basis if row.max() > 0)
+  peak = int(np.argmax(lowest))
+  coverage = basis.sum(axis=0)
+  out = np.zeros(basis.shape[1])
+  for k in range(peak):
+    out[k] = lowest[peak] * max(0.0, 1.0 - coverage[k] / coverage[peak])
+  return out
+
+
+UNDETERMINED_CASES = [
+    pytest.param(dict(sample_rate=22050, n_fft=1024, n_mels=80, fmin=80.0, fmax=7600.0),
+                 "slaney", id="tensorflowtts-fmin80"),
+    pytest.param(dict(sample_rate=16000, n_fft=800, n_mels=80, fmin=55.0, fmax=7600.0),
+                 "slaney", id="rtvc-fmin55"),
+    pytest.param(dict(sample_rate=44100, n_fft=4096, n_mels=96, fmin=30.0, fmax=16000.0),
+                 "htk", id="htk-fmin30"),
+    pytest.param(dict(sample_rate=16000, n_fft=512, n_mels=40, fmin=300.0, fmax=7000.0),
+                 "htk", id="htk-fmin300"),
+]
+
+
+@pytest.mark.parametrize("kwargs, scale", UNDETERMINED_CASES)
+def test_undetermined_bin_weights_match_numpy_reference(kwargs, scale):
+  cfg = SpectrogramConfig.librosa(representation="mel", mel_scale=scale, **kwargs)
+  basis = librosa.filters.mel(sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels,
+                              fmin=cfg.fmin, fmax=kwargs["fmax"], htk=scale == "htk",
+                              norm="slaney", dtype=np.float64)
+  got = mel_lib.undetermined_bin_weights(cfg)
+  want = _undetermined_reference(basis)
+  assert got.shape == (cfg.n_fft // 2 + 1,) and got.dtype == np.float64
+  np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12 * basis.max())
+  # Every bin under fmin (no band sees it) weighs like a band; nothing from the lowest peak on.
+  below = np.arange(got.size) * cfg.sample_rate / cfg.n_fft < cfg.fmin
+  np.testing.assert_allclose(got[below], basis[0].max(), rtol=1e-6)
+  assert not got[int(np.argmax(basis[0])):].any()
+
+
+def test_undetermined_bin_weights_tensorflowtts_edge():
+  # fmin 80 Hz at 22050 / 1024: bins 0-3 (0-65 Hz) unseen, bin 4 (86 Hz) on the rising edge only.
+  cfg = ts.conventions.tensorflowtts()
+  got = mel_lib.undetermined_bin_weights(cfg) / ts.mel_filterbank(cfg)[0].max()
+  np.testing.assert_allclose(got[:4], 1.0)
+  assert 0.5 < got[4] < 1.0
+  assert not got[5:].any()
+
+
+@pytest.mark.parametrize("convention", ["librosa", "hifigan", "coqui", "whisper", "vocos"])
+def test_undetermined_bin_weights_off_when_the_lowest_band_reaches_dc(convention):
+  overrides = dict(representation="mel") if convention == "librosa" else {}
+  cfg = ts.conventions.get(convention)(**overrides)
+  assert cfg.fmin == 0
+  assert not mel_lib.undetermined_bin_weights(cfg).any()

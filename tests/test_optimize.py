@@ -333,3 +333,61 @@ def test_changed_private_target_falls_back_with_one_warning(monkeypatch, module,
   if internal == "line_search":
     # TFP's own search brackets and takes a secant step: more than one evaluation per iteration.
     assert int(outcomes[0].num_objective_evaluations) > int(outcomes[0].num_iterations) + 5
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_undetermined_bins_penalty_matches_numpy(batch):
+  """The mixed loss adds UNDETERMINED_WEIGHT * sum((u |X|)^2) / sum(target^2) (NumPy float64).
+
+  |X| from np.fft.rfft of the reflect-padded, Hann-windowed frames (TensorFlowTTS's STFT);
+  u from `mel.undetermined_bin_weights`, whose own reference is in tests/test_mel.py.
+  """
+  from tfspecinv import mel as mel_lib  # pylint: disable=import-outside-toplevel
+  config = tfspecinv.conventions.tensorflowtts()
+  rng = np.random.default_rng(0)
+  t = np.arange(4096) / SR
+  x = np.stack([np.sin(2 * np.pi * 50.0 * t) + 0.3 * np.sin(2 * np.pi * (440.0 + 100 * b) * t)
+                + 0.01 * rng.standard_normal(t.size) for b in range(batch)])
+  target = tf.constant(rng.uniform(0.1, 1.0, (batch, 17, 80)))
+  problem = optimize.WaveformProblem(config, "mixed")
+  assert problem.undetermined is not None
+  reference = tf.ones([batch, 1, 1], tf.float64)
+  with_term = problem.loss(tf.constant(x), target, reference).numpy()
+  problem.undetermined = None
+  without = problem.loss(tf.constant(x), target, reference).numpy()
+  window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(1024) / 1024)
+  padded = np.pad(x, [(0, 0), (512, 512)], mode="reflect")
+  frames = np.stack([padded[:, i * 256:i * 256 + 1024] for i in range(17)], axis=1)
+  magnitude = np.abs(np.fft.rfft(frames * window, axis=-1))          # [batch, 17, 513]
+  u = mel_lib.undetermined_bin_weights(config)
+  want = optimize.UNDETERMINED_WEIGHT * np.sum((magnitude * u) ** 2, axis=(1, 2)) / np.sum(
+      target.numpy() ** 2, axis=(1, 2))
+  assert np.all(want > 0)
+  np.testing.assert_allclose(with_term - without, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("domain", ["linear", "native"])
+def test_undetermined_bins_penalty_only_in_the_mixed_domain(domain):
+  assert optimize.WaveformProblem(tfspecinv.conventions.tensorflowtts(), domain).undetermined \
+      is None
+  stft = tfspecinv.SpectrogramConfig.librosa(n_fft=512)
+  assert optimize.WaveformProblem(stft, "mixed").undetermined is None
+
+
+def test_undetermined_bins_penalty_ignores_bucket_padding():
+  """RTVC (fmin 55, zero-padded frames) is bucketable: padded frames add nothing to the term."""
+  config = tfspecinv.conventions.rtvc(preemphasize=False)
+  problem = optimize.WaveformProblem(config, "mixed")
+  assert problem.undetermined is not None and problem.bucketable
+  rng = np.random.default_rng(1)
+  t = np.arange(3000) / config.sample_rate
+  x = np.sin(2 * np.pi * 30.0 * t)[None] + 0.1 * rng.standard_normal((1, t.size))
+  frames = config.num_frames(t.size)
+  target = rng.uniform(0.1, 1.0, (1, frames, config.n_mels))
+  reference = tf.ones([1, 1, 1], tf.float64)
+  want = problem.loss(tf.constant(x), tf.constant(target), reference).numpy()
+  padded_x = np.pad(x, [(0, 0), (0, 1000)], constant_values=0.5)
+  padded_target = np.pad(target, [(0, 0), (0, 7), (0, 0)], constant_values=2.0)
+  got = problem.bucketed_loss(tf.constant(padded_x), tf.constant(padded_target), reference,
+                              tf.constant(t.size), tf.constant(frames)).numpy()
+  np.testing.assert_allclose(got, want, rtol=1e-9)

@@ -14,7 +14,7 @@ from tfspecinv.filterbank import empty_filters, hz_to_mel, mel_filterbank, mel_t
 
 __all__ = [
     "hz_to_mel", "mel_to_hz", "mel_filterbank", "empty_filters", "mel_to_linear_pinv",
-    "mel_to_linear_nnls",
+    "mel_to_linear_nnls", "undetermined_bin_weights",
 ]
 
 def _checked_mel(mel, config):
@@ -105,4 +105,42 @@ def nnls_frames_bins(mel, config, iterations):
   one = tf.ones([], mel.dtype)
   _, result, _, _ = tf.while_loop(
       lambda i, *_: i < iterations, step, (tf.constant(0), start, start, one))
+  return result
+
+
+def undetermined_bin_weights(config):
+  """Per-bin weights of the STFT bins below the lowest mel band, which it barely determines.
+
+  A mel band sees the bins under its triangle. Below the peak of the lowest
+  band, a bin is seen only by that band's rising edge (or by nothing, below
+  `fmin` and at DC): its energy is almost free in a mel fit, and a
+  waveform optimiser puts energy there (on speech as TensorFlowTTS mels,
+  fmin 80 Hz: 65-86 Hz came out 8-14 dB too loud). The weight is
+  `h * (1 - min(1, c_k / c_p))` for bin `k` below the peak bin `p` of the
+  lowest non-empty band, where `c_k` is bin k's column sum of the
+  filterbank (its coverage by all bands) and `h` the lowest band's peak
+  weight, so that a bin no band sees weighs like a band; 0 from `p` on.
+  `optimize.WaveformProblem` penalises `sum((weight * |X|^power)^2)`
+  (relative to the target's energy) so that the fit leaves those bins
+  near silent unless the bands need them. With `fmin <= 0` the lowest band
+  reaches down to DC and the bins under its rising edge carry real energy
+  (rumble) that the band weighs: all zeros (measured with the term on
+  Coqui's fmin 0: a corpus clip's mel fit fell from -37.5 to -28.4 dB).
+
+  Args:
+    config: A `SpectrogramConfig` with representation 'mel' or 'mfcc'.
+
+  Returns:
+    float64 NumPy array `[n_bins]`, non-negative; all zeros when
+    `config.fmin <= 0` or no band has weight.
+  """
+  weights = mel_filterbank(config)
+  rows = np.flatnonzero(weights.max(axis=1) > 0)
+  result = np.zeros(weights.shape[1])
+  if config.fmin <= 0 or not rows.size:
+    return result
+  lowest = weights[rows[0]]
+  peak = int(np.argmax(lowest))
+  coverage = weights.sum(axis=0)
+  result[:peak] = lowest[peak] * (1.0 - np.minimum(1.0, coverage[:peak] / coverage[peak]))
   return result

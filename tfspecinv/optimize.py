@@ -37,6 +37,7 @@ import tensorflow_probability as tfp  # noqa: E402  pylint: disable=wrong-import
 
 from tfspecinv import cache
 from tfspecinv import losses
+from tfspecinv import mel as mel_lib
 from tfspecinv import transforms
 from tfspecinv.errors import SpecInvError
 
@@ -65,6 +66,11 @@ __all__ = ["WaveformProblem", "JointStftProblem", "LbfgsRunner"]
 # with them; 5 fit as well in 200 iterations as 10, in less time
 # (bench/results/lbfgs.md, "L-BFGS memory").
 _NUM_CORRECTION_PAIRS = 5
+# Weight of the term that keeps the bins below the lowest mel band near silent
+# (`mel.undetermined_bin_weights`): on 4 corpus speech clips as TensorFlowTTS
+# mels (fmin 80 Hz) median PESQ-WB 3.05 without it, 4.02 with 10; see
+# bench/results/ttsstats.md.
+UNDETERMINED_WEIGHT = 10.0
 # The 'native' loss (MFCC and dB values, the MFCC default) is harder to
 # condition: on the corpus's MFCCs at 350 iterations 7 pairs gave median SC
 # -42.15 dB and PESQ-WB 1.70 against -42.14 / 1.62 with 5, for 11% more time
@@ -100,6 +106,11 @@ class WaveformProblem:
     self.compression = compression
     self.forward_fn = forward_fn
     self.mixed_weight = losses.MIXED_WEIGHT
+    # Bins below the lowest mel band: kept near silent unless the bands need them.
+    self.undetermined = None
+    if config.representation == "mel" and domain == "mixed" and forward_fn is None:
+      weights = mel_lib.undetermined_bin_weights(config)
+      self.undetermined = weights if weights.any() else None
 
   def linear_forward(self, x):
     """Linear-domain values `[batch, frames, features]` for a waveform `[batch, samples]`."""
@@ -136,11 +147,16 @@ class WaveformProblem:
       # Relative to the target's energy, so dB/MFCC values of any size give a
       # well-scaled problem (the line search starts from a unit step).
       return self._relative(transforms.forward_frames_bins(x, self.config), target, mask)
-    values = self.linear_forward(x)
+    if self.undetermined is not None:
+      bins = transforms._power_spectrogram_flat(x, self.config)  # pylint: disable=protected-access
+      values = transforms._mel_frames_bins(bins, self.config)  # pylint: disable=protected-access
+      penalty = self._undetermined_penalty(bins, target, mask)
+    else:
+      values, penalty = self.linear_forward(x), 0.0
     if self.domain == "mixed":
       compress = lambda v: losses.to_domain(v, self.config, "compressed", self.compression,
                                             reference)
-      return (self._relative(values, target, mask) +
+      return (self._relative(values, target, mask) + penalty +
               self.mixed_weight * self._relative(compress(values), compress(target), mask))
     estimate = losses.to_domain(values, self.config, self.domain, self.compression, reference)
     if self.domain == "log":
@@ -189,6 +205,18 @@ class WaveformProblem:
       # least the high one (the target's extremes).
       residual = losses.floor_aware_residual(estimate, target, mask=mask, ceiling=clipped)
     return residual if mask is None else residual * mask
+
+  def _undetermined_penalty(self, bins, target, mask=None):
+    """`UNDETERMINED_WEIGHT * sum((u * bins)^2) / sum(target^2)` per example, `[batch]`.
+
+    `u` is `mel.undetermined_bin_weights` `[n_bins]`; `bins` `[batch, frames,
+    n_bins]` the estimate's `|X|^power`, `target` the linear mel values.
+    """
+    weights = tf.constant(self.undetermined, bins.dtype)
+    weighted = bins * weights if mask is None else bins * weights * mask
+    energy = tf.reduce_sum(tf.square(target if mask is None else target * mask), axis=[-2, -1])
+    return UNDETERMINED_WEIGHT * tf.reduce_sum(tf.square(weighted), axis=[-2, -1]) / tf.maximum(
+        energy, tf.constant(1e-30, target.dtype))
 
   def _relative(self, estimate, target, mask=None):
     residual = self._residual(estimate, target, mask)
