@@ -148,8 +148,8 @@ class WaveformProblem:
       # well-scaled problem (the line search starts from a unit step).
       return self._relative(transforms.forward_frames_bins(x, self.config), target, mask)
     if self.undetermined is not None:
-      bins = transforms._power_spectrogram_flat(x, self.config)  # pylint: disable=protected-access
-      values = transforms._mel_frames_bins(bins, self.config)  # pylint: disable=protected-access
+      bins = transforms.power_spectrogram_frames_bins(x, self.config)
+      values = transforms.mel_frames_bins(bins, self.config)
       penalty = self._undetermined_penalty(bins, target, mask)
     else:
       values, penalty = self.linear_forward(x), 0.0
