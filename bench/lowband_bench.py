@@ -13,7 +13,7 @@ minus clip, from a 1024-point STFT at 22050 Hz after resampling back).
 Presets with fmin 0 (librosa, coqui) have `u` all zero: the two runs must
 match. Writes bench/results/lowband.md.
 
-  PYTHONPATH=. python bench/lowband_bench.py [--clips 'speech_*'] [--max-seconds 3]
+  PYTHONPATH=. python bench/lowband_bench.py [--clips 'speech_*'] [--max_seconds 3]
 """
 
 import argparse

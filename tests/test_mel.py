@@ -303,7 +303,7 @@ def test_undetermined_bin_weights_match_numpy_reference(kwargs, scale):
 
 def test_undetermined_bin_weights_tensorflowtts_edge():
   # fmin 80 Hz at 22050 / 1024: bins 0-3 (0-65 Hz) unseen, bin 4 (86 Hz) on the rising edge only.
-  cfg = ts.conventions.tensorflowtts()
+  cfg = ts.conventions.make("tensorflowtts")
   got = mel_lib.undetermined_bin_weights(cfg) / ts.mel_filterbank(cfg)[0].max()
   np.testing.assert_allclose(got[:4], 1.0)
   assert 0.5 < got[4] < 1.0

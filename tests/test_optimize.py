@@ -343,7 +343,7 @@ def test_undetermined_bins_penalty_matches_numpy(batch):
   u from `mel.undetermined_bin_weights`, whose own reference is in tests/test_mel.py.
   """
   from tfspecinv import mel as mel_lib  # pylint: disable=import-outside-toplevel
-  config = tfspecinv.conventions.tensorflowtts()
+  config = tfspecinv.conventions.make("tensorflowtts")
   rng = np.random.default_rng(0)
   t = np.arange(4096) / SR
   x = np.stack([np.sin(2 * np.pi * 50.0 * t) + 0.3 * np.sin(2 * np.pi * (440.0 + 100 * b) * t)
@@ -368,7 +368,7 @@ def test_undetermined_bins_penalty_matches_numpy(batch):
 
 @pytest.mark.parametrize("domain", ["linear", "native"])
 def test_undetermined_bins_penalty_only_in_the_mixed_domain(domain):
-  assert optimize.WaveformProblem(tfspecinv.conventions.tensorflowtts(), domain).undetermined \
+  assert optimize.WaveformProblem(tfspecinv.conventions.make("tensorflowtts"), domain).undetermined \
       is None
   stft = tfspecinv.SpectrogramConfig.librosa(n_fft=512)
   assert optimize.WaveformProblem(stft, "mixed").undetermined is None
@@ -376,7 +376,7 @@ def test_undetermined_bins_penalty_only_in_the_mixed_domain(domain):
 
 def test_undetermined_bins_penalty_ignores_bucket_padding():
   """RTVC (fmin 55, zero-padded frames) is bucketable: padded frames add nothing to the term."""
-  config = tfspecinv.conventions.rtvc(preemphasize=False)
+  config = tfspecinv.conventions.make("rtvc", preemphasize=False)
   problem = optimize.WaveformProblem(config, "mixed")
   assert problem.undetermined is not None and problem.bucketable
   rng = np.random.default_rng(1)
@@ -387,7 +387,8 @@ def test_undetermined_bins_penalty_ignores_bucket_padding():
   reference = tf.ones([1, 1, 1], tf.float64)
   want = problem.loss(tf.constant(x), tf.constant(target), reference).numpy()
   padded_x = np.pad(x, [(0, 0), (0, 1000)], constant_values=0.5)
-  padded_target = np.pad(target, [(0, 0), (0, 7), (0, 0)], constant_values=2.0)
+  extra_frames = config.num_frames(t.size + 1000) - frames
+  padded_target = np.pad(target, [(0, 0), (0, extra_frames), (0, 0)], constant_values=2.0)
   got = problem.bucketed_loss(tf.constant(padded_x), tf.constant(padded_target), reference,
                               tf.constant(t.size), tf.constant(frames)).numpy()
   np.testing.assert_allclose(got, want, rtol=1e-9)

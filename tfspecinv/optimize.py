@@ -68,7 +68,7 @@ __all__ = ["WaveformProblem", "JointStftProblem", "LbfgsRunner"]
 _NUM_CORRECTION_PAIRS = 5
 # Weight of the term that keeps the bins below the lowest mel band near silent
 # (`mel.undetermined_bin_weights`): on 4 corpus speech clips as TensorFlowTTS
-# mels (fmin 80 Hz) median PESQ-WB 3.05 without it, 4.02 with 10; see
+# mels (fmin 80 Hz) median PESQ-WB 3.05 without it, 4.00 with 10; see
 # bench/results/ttsstats.md.
 UNDETERMINED_WEIGHT = 10.0
 # The 'native' loss (MFCC and dB values, the MFCC default) is harder to

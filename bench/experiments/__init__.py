@@ -48,6 +48,9 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
     Experiment("ttsstats", "script", ("ttsstats_bench.py",), ("ttsstats.md",),
                "TensorFlowTTS norm-feats and BigVGAN features through main.py (stats, "
                "model configs)"),
+    Experiment("lowband", "script", ("lowband_bench.py",), ("lowband.md",),
+               "the L-BFGS term for the bins below the lowest mel band, on and off, per mel "
+               "preset (tensorflowtts, rtvc, coqui, librosa): mel SC, PESQ-WB, band errors"),
     Experiment("stream", "script", ("stream_bench.py",), ("stream.md",),
                "StreamingInverter one frame per push against the offline default and librosa"),
     Experiment("channels", "script", ("channels_bench.py",), ("channels.md",),
