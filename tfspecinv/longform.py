@@ -19,7 +19,7 @@ config's padding (zero, reflect or edge) is applied only where a segment
 meets the true start or end of the signal. Memory therefore depends on
 `block_frames`, not on the input's length: with a memory-mapped input
 (`np.load(path, mmap_mode='r')`) and a file sink, an hour costs what a block
-costs (see bench/long_bench.py).
+costs (see `python -m bench long`).
 
 >>> cfg = SpectrogramConfig.librosa(sample_rate=22050, n_mels=80, fmax=8000.0,
 ...                                 representation="mel")

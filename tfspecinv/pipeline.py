@@ -102,7 +102,7 @@ Example:
 # Iteration caps of a run that a time budget stops: the budget is what ends it.
 _UNTIL_BUDGET = 1_000_000
 # Linear magnitudes without a time budget: about librosa `griffinlim` (300
-# iterations)'s wall time on a 2-core CPU (bench/auto_bench.py, stft).
+# iterations)'s wall time on a 2-core CPU (`python -m bench auto`, stft).
 _LINEAR_GL_ITERS, _LINEAR_LBFGS_ITERS = 500, 50
 _DEFAULT_GL_ITERS, _DEFAULT_LBFGS_ITERS = 32, 350
 _MFCC_LBFGS_ITERS = 350
@@ -124,7 +124,7 @@ def auto_recipe(config, time_budget=None):
 
   The recipes and counts are what won on the corpus at equal wall time;
   the figures (spectral convergence, PESQ, time against librosa) are in
-  bench/results/auto.md (`bench/auto_bench.py`), with starts.md, agla.md,
+  bench/results/auto.md (`python -m bench auto`), with starts.md, agla.md,
   figures.md and image.md for the choices behind them.
 
   Args:

@@ -51,6 +51,9 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
     Experiment("lowband", "script", ("lowband_bench.py",), ("lowband.md",),
                "the L-BFGS term for the bins below the lowest mel band, on and off, per mel "
                "preset (tensorflowtts, rtvc, coqui, librosa): mel SC, PESQ-WB, band errors"),
+    Experiment("melstarts", "script", ("melstarts_bench.py",), ("melstarts.md",),
+               "what limits mel_to_audio's PESQ-WB: magnitude starts (NNLS, smooth, sparse, "
+               "mel-projected Griffin-Lim, the true |STFT|) and iteration counts"),
     Experiment("stream", "script", ("stream_bench.py",), ("stream.md",),
                "StreamingInverter one frame per push against the offline default and librosa"),
     Experiment("channels", "script", ("channels_bench.py",), ("channels.md",),
